@@ -1,0 +1,35 @@
+# One command per task. CI (.ci/run) calls `make test`.
+VENV := .venv
+BIN := $(VENV)/bin
+PYTEST_ARGS ?=
+
+.PHONY: setup run serve test lint typecheck unit bench clean
+
+$(BIN)/headwater: pyproject.toml scripts/bootstrap
+	./scripts/bootstrap
+	@touch $@
+
+setup: $(BIN)/headwater
+
+## Quick start: set up and run the service on its embedded defaults.
+run: setup
+	$(BIN)/headwater serve
+
+lint: setup
+	$(BIN)/ruff check src tests bench examples
+	$(BIN)/ruff format --check src tests bench examples
+
+typecheck: setup
+	$(BIN)/mypy
+
+unit: setup
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+## Quick start: set up and run the whole test suite (lint, types, tests).
+test: lint typecheck unit
+
+bench: setup
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,37 @@
+"""Shared fixtures. Real services only: SQLite files, PostgreSQL, the lake on disk, HTTPS emulators.
+
+PostgreSQL tests use ``HEADWATER_TEST_POSTGRES_URL`` (default ``postgresql+psycopg://postgres@127.0.0.1:5432/test``).
+Where it is unreachable they skip and say why — unless ``HEADWATER_TEST_REQUIRE_SERVICES=1`` (set by CI),
+where they fail.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from urllib.parse import urlsplit
+
+import pytest
+
+POSTGRES_URL = os.environ.get("HEADWATER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+REQUIRE_SERVICES = os.environ.get("HEADWATER_TEST_REQUIRE_SERVICES") == "1"
+
+
+def _reachable(url: str) -> bool:
+    parts = urlsplit(url.replace("+psycopg", ""))
+    try:
+        with socket.create_connection((parts.hostname or "127.0.0.1", parts.port or 5432), timeout=2):
+            return True
+    except OSError:
+        return False
+
+
+@pytest.fixture(scope="session")
+def postgres_url() -> str:
+    """URL of a reachable PostgreSQL server; skip (or fail in CI) when there is none."""
+    if not _reachable(POSTGRES_URL):
+        message = f"PostgreSQL is not reachable at {POSTGRES_URL}"
+        if REQUIRE_SERVICES:
+            pytest.fail(message + " (HEADWATER_TEST_REQUIRE_SERVICES=1)")
+        pytest.skip(message)
+    return POSTGRES_URL

@@ -38,14 +38,19 @@ class RecordError(HeadwaterError):
         self.code = code
 
 
+def id_checksum(base15: str) -> str:
+    """Salesforce's 3-character suffix: one bit per upper-case letter in each 5-character chunk."""
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << i for i, ch in enumerate(base15[chunk * 5 : chunk * 5 + 5]) if "A" <= ch <= "Z")
+        suffix += CHECKSUM_ALPHABET[bits]
+    return suffix
+
+
 def salesforce_id(prefix: str, number: int) -> str:
     """The 18-character id of row ``number``: 15 case-sensitive characters plus the case checksum."""
     base = prefix + str(number).rjust(12, "0")
-    suffix = ""
-    for chunk in range(3):
-        bits = sum(1 << i for i, ch in enumerate(base[chunk * 5 : chunk * 5 + 5]) if "A" <= ch <= "Z")
-        suffix += CHECKSUM_ALPHABET[bits]
-    return base + suffix
+    return base + id_checksum(base)
 
 
 def _id_macros(con: duckdb.DuckDBPyConnection) -> None:

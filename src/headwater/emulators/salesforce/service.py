@@ -29,6 +29,9 @@ INVALID_SESSION = SalesforceWireError(401, "INVALID_SESSION_ID", "Session expire
 UNAVAILABLE = SalesforceWireError(
     503, "SERVER_UNAVAILABLE", "Server is temporarily unavailable. Please try again later."
 )
+UNAVAILABLE = SalesforceWireError(
+    503, "SERVER_UNAVAILABLE", "Server is temporarily unavailable. Please try again later."
+)
 
 
 @dataclass
@@ -102,15 +105,12 @@ def api(emulator: Emulator, handler: Handler) -> Callable[[Request], Awaitable[R
         if delay > 0:
             await asyncio.sleep(delay)
         if emulator.state.take("unavailable_calls"):
-            error = SalesforceWireError(
-                503, "SERVER_UNAVAILABLE", "Server is temporarily unavailable. Please try again later."
-            )
-            return error.response(limit_header)
+            return UNAVAILABLE.response(limit_header)
         call = Call(request, await request.body(), version_match.group(1), emulator)
         try:
             response = await run_in_threadpool(handler, call)
-        except SalesforceWireError as error:
-            return error.response(limit_header)
+        except SalesforceWireError as failure:
+            return failure.response(limit_header)
         response.headers.update(limit_header)
         return response
 

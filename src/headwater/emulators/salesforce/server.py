@@ -40,6 +40,7 @@ class EmulatorServer:
         self._socket = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         self._socket.bind((config.host, config.port))
+        self._socket.listen(2048)  # connections queue from now on, before uvicorn starts accepting
         self.port = self._socket.getsockname()[1]
         uv_config = uvicorn.Config(
             build_app(self.emulator),

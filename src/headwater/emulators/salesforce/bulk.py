@@ -1,6 +1,6 @@
 """Bulk API 2.0 query jobs.
 
-A job's result is materialised once (a DuckDB table) by a background thread; each result page
+A job's result is frozen once into an Arrow IPC file by a background thread; each result page
 (offset, maxRecords) is rendered once to a CSV file with its own header and then streamed from disk,
 so memory does not grow with the row count. Locators are opaque (base64 of the next offset) and the
 last page answers ``Sforce-Locator: null``.
@@ -58,11 +58,8 @@ class QueryJob:
     error_message: str | None = None
     started: float = field(default_factory=time.monotonic)
     processing_ms: int = 0
+    batch_rows: list[int] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
-
-    @property
-    def table(self) -> str:
-        return "job_" + self.id
 
     def info(self) -> dict[str, Any]:
         body: dict[str, Any] = {
@@ -154,19 +151,21 @@ def _run(emulator: Emulator, job: QueryJob) -> None:
     if emulator.state.take("query_timeouts"):
         _finish(emulator, job, "Failed", error="QUERY_TIMEOUT: Your query request was running for too long.")
         return
-    header = [f'{e} AS "{c.header}"' for c in job.plan.columns for e in _csv_exprs(c)]
+    header = [f'CAST({e} AS VARCHAR) AS "{c.header}"' for c in job.plan.columns for e in _csv_exprs(c)]
     plan = job.plan
     sql = f"SELECT {', '.join(header)} FROM {plan.from_sql()}{plan.where(job.operation == 'queryAll')}"
     if plan.order_sql:
         sql += " ORDER BY " + ", ".join(plan.order_sql)
     if plan.limit is not None:
         sql += f" LIMIT {int(plan.limit)}"
+    directory = _job_dir(emulator, job)
+    directory.mkdir(parents=True, exist_ok=True)
     try:
-        records = emulator.org.materialize(job.table, sql, plan.params)
+        job.batch_rows = emulator.org.snapshot(directory / "result.arrow", sql, plan.params)
     except Exception as exc:  # a failed job reports its error; the emulator keeps serving
         _finish(emulator, job, "Failed", error=f"InvalidBatch : {exc}")
         return
-    _finish(emulator, job, "JobComplete", records=records)
+    _finish(emulator, job, "JobComplete", records=sum(job.batch_rows))
 
 
 def _csv_exprs(column: Any) -> list[str]:
@@ -181,7 +180,7 @@ def _finish(
 ) -> None:
     with job.lock:
         if job.state == "Aborted":
-            emulator.org.drop_job(job.table)
+            shutil.rmtree(_job_dir(emulator, job), ignore_errors=True)
             return
         job.state = state
         job.records = records
@@ -232,7 +231,6 @@ def delete(call: Call) -> Response:
             400, "API_ERROR", "Error encountered when deleting the job because the job is not terminated"
         )
     call.emulator.jobs.pop(job.id, None)
-    call.emulator.org.drop_job(job.table)
     shutil.rmtree(_job_dir(call.emulator, job), ignore_errors=True)
     return Response(status_code=204)
 
@@ -263,8 +261,9 @@ def results(call: Call) -> Response:
     with job.lock:
         if not page.exists():
             page.parent.mkdir(parents=True, exist_ok=True)
+            snapshot = _job_dir(call.emulator, job) / "result.arrow"
             call.emulator.org.render_page(
-                job.table, offset, limit, page, job.column_delimiter, job.line_ending
+                snapshot, job.batch_rows, offset, limit, page, job.column_delimiter, job.line_ending
             )
     count = max(min(limit, job.records - offset), 0)
     following = offset + count

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pyarrow as pa
+import pyarrow.csv as pacsv
 
 from headwater.core.errors import HeadwaterError
 
@@ -27,6 +29,7 @@ from .catalog import OBJECTS, find_object
 from .schema import Field, SObject
 
 CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+SNAPSHOT_BATCH_ROWS = 10_000
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 
 
@@ -72,7 +75,7 @@ def _id_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 class Org:
     def __init__(
-        self, path: Path, *, seed: int = 42, rows: dict[str, int] | None = None, memory_limit: str = "512MB"
+        self, path: Path, *, seed: int = 42, rows: dict[str, int] | None = None, memory_limit: str = "128MB"
     ) -> None:
         self.path = path
         self.seed = seed
@@ -144,33 +147,63 @@ class Org:
         return int(row[0]) if row else 0
 
     # --- bulk job results
-    def materialize(self, table: str, sql: str, params: list[Any]) -> int:
-        with self.cursor() as cur:
-            cur.execute("CREATE SCHEMA IF NOT EXISTS jobs")
-            cur.execute(f'CREATE OR REPLACE TABLE jobs."{table}" AS {sql}', params)
-            row = cur.execute(f'SELECT count(*) FROM jobs."{table}"').fetchone()
-        return int(row[0]) if row else 0
+    def snapshot(self, target: Path, sql: str, params: list[Any]) -> list[int]:
+        """Stream a query's rows (all VARCHAR) into an Arrow IPC file; return the row count of each batch.
 
-    def render_page(
-        self, table: str, offset: int, limit: int, target: Path, delimiter: str, line_ending: str
-    ) -> int:
-        """Write rows [offset, offset+limit) as a quoted CSV page with its own header; return the row count."""
+        The file is the job's frozen result: later mutations do not change its pages.
+        """
         tmp = target.with_suffix(".part")
-        newline = "\\r\\n" if line_ending == "CRLF" else "\\n"
+        sizes: list[int] = []
         with self.cursor() as cur:
-            cur.execute(
-                f'COPY (SELECT * FROM jobs."{table}" WHERE rowid >= {int(offset)} AND rowid < {int(offset + limit)} ORDER BY rowid) '
-                f"TO '{tmp}' (FORMAT csv, HEADER, FORCE_QUOTE *, DELIMITER '{DELIMITERS[delimiter]}', NEW_LINE E'{newline}')"
-            )
-            row = cur.execute(
-                f'SELECT count(*) FROM jobs."{table}" WHERE rowid >= {int(offset)} AND rowid < {int(offset + limit)}'
-            ).fetchone()
+            reader = cur.sql(sql, params=params).to_arrow_reader(SNAPSHOT_BATCH_ROWS)
+            with pa.OSFile(str(tmp), "wb") as sink, pa.ipc.new_file(sink, reader.schema) as writer:
+                for batch in reader:
+                    if batch.num_rows:
+                        writer.write_batch(batch)
+                        sizes.append(batch.num_rows)
         tmp.replace(target)
-        return int(row[0]) if row else 0
+        return sizes
 
-    def drop_job(self, table: str) -> None:
-        with self.cursor() as cur:
-            cur.execute(f'DROP TABLE IF EXISTS jobs."{table}"')
+    @staticmethod
+    def render_page(
+        snapshot: Path,
+        sizes: list[int],
+        offset: int,
+        limit: int,
+        target: Path,
+        delimiter: str,
+        line_ending: str,
+    ) -> int:
+        """Write rows [offset, offset+limit) of a snapshot as a CSV page with its own header.
+
+        Every value is quoted, nulls are empty cells; only the batches the page covers are read.
+        """
+        options = pacsv.WriteOptions(
+            include_header=True,
+            delimiter=DELIMITERS[delimiter],
+            eol="\r\n" if line_ending == "CRLF" else "\n",
+            quoting_style="all_valid",
+        )
+        tmp = target.with_suffix(".part")
+        written = 0
+        with (
+            pa.OSFile(str(snapshot)) as source,
+            pa.ipc.open_file(source) as reader,
+            pa.OSFile(str(tmp), "wb") as out,
+            pacsv.CSVWriter(out, reader.schema, write_options=options) as writer,
+        ):
+            start = 0
+            for index, size in enumerate(sizes):
+                end = start + size
+                if end > offset and start < offset + limit:
+                    batch = reader.get_batch(index)
+                    lo = max(offset - start, 0)
+                    hi = min(offset + limit - start, size)
+                    writer.write_batch(batch.slice(lo, hi - lo))
+                    written += hi - lo
+                start = end
+        tmp.replace(target)
+        return written
 
     # --- mutations
     def now(self) -> datetime:

@@ -75,7 +75,7 @@ def _id_macros(con: duckdb.DuckDBPyConnection) -> None:
 
 class Org:
     def __init__(
-        self, path: Path, *, seed: int = 42, rows: dict[str, int] | None = None, memory_limit: str = "128MB"
+        self, path: Path, *, seed: int = 42, rows: dict[str, int] | None = None, memory_limit: str = "64MB"
     ) -> None:
         self.path = path
         self.seed = seed
@@ -86,10 +86,13 @@ class Org:
                 raise RecordError("INVALID_TYPE", f"unknown object {name!r}")
             self.rows[sobject.name] = int(count)
         path.parent.mkdir(parents=True, exist_ok=True)
-        self._db = duckdb.connect(str(path), config={"memory_limit": memory_limit, "threads": 2})
+        # Generation gets room to be fast; serving then runs in a small buffer pool so that the
+        # process's memory does not grow with the org's size.
+        self._db = duckdb.connect(str(path), config={"memory_limit": "1GB", "threads": 2})
         self._clock_lock = threading.Lock()
         self._last_now = datetime(1970, 1, 1)
         self._ensure_generated()
+        self._db.execute(f"SET memory_limit = '{memory_limit}'")
 
     def close(self) -> None:
         self._db.close()
@@ -209,9 +212,8 @@ class Org:
     def now(self) -> datetime:
         """A strictly increasing UTC timestamp with millisecond precision (naive, as stored)."""
         with self._clock_lock:
-            current = datetime.now(UTC).replace(
-                tzinfo=None, microsecond=datetime.now(UTC).microsecond // 1000 * 1000
-            )
+            wall = datetime.now(UTC).replace(tzinfo=None)
+            current = wall.replace(microsecond=wall.microsecond // 1000 * 1000)
             if current <= self._last_now:
                 current = self._last_now + timedelta(milliseconds=1)
             self._last_now = current

@@ -98,3 +98,10 @@ def test_ids_are_salesforce_shaped() -> None:
         "IA2",
     ]
     assert salesforce_id("00Q", 5) == "00Q000000000005EAA" and len(salesforce_id("001", 10**9)) == 18
+
+
+def test_generated_ids_use_each_objects_key_prefix() -> None:
+    from headwater.emulators.salesforce.catalog import OBJECTS
+    from headwater.emulators.salesforce.schema import KEY_PREFIXES
+
+    assert {o.name: o.key_prefix for o in OBJECTS} == KEY_PREFIXES

@@ -21,6 +21,7 @@ from .schema import (
     h,
     hostile,
     id_field,
+    id_sql,
     number,
     pick,
     ref,
@@ -85,7 +86,7 @@ ACCOUNT = SObject(
     "Account",
     "001",
     (
-        id_field(),
+        id_field("Account"),
         Field("Name", "string", _company(), "Account Name", 255, nillable=False),
         _picklist("Type", ACCOUNT_TYPE, "Account Type"),
         Field(
@@ -152,7 +153,7 @@ CONTACT = SObject(
     "Contact",
     "003",
     (
-        id_field(),
+        id_field("Contact"),
         Field(
             "AccountId", "reference", ref("Account", "account", 10), "Account ID", 18, "Account", "Account"
         ),
@@ -180,7 +181,7 @@ LEAD = SObject(
     "Lead",
     "00Q",
     (
-        id_field(),
+        id_field("Lead"),
         Field("LastName", "string", _last("l"), "Last Name", 80, nillable=False, compound_name="Name"),
         Field("FirstName", "string", _first("l"), "First Name", 40, compound_name="Name"),
         Field("Name", "string", f"{_first('l')} || ' ' || {_last('l')}", "Full Name", 121),
@@ -204,7 +205,7 @@ CAMPAIGN = SObject(
     "Campaign",
     "701",
     (
-        id_field(),
+        id_field("Campaign"),
         Field(
             "Name",
             "string",
@@ -234,7 +235,7 @@ OPPORTUNITY = SObject(
     "Opportunity",
     "006",
     (
-        id_field(),
+        id_field("Opportunity"),
         Field("AccountId", "reference", ref("Account", "oacc"), "Account ID", 18, "Account", "Account"),
         Field(
             "Name",
@@ -272,7 +273,7 @@ CASE = SObject(
     "Case",
     "500",
     (
-        id_field(),
+        id_field("Case"),
         Field(
             "CaseNumber",
             "string",
@@ -312,7 +313,7 @@ USER = SObject(
     "User",
     "005",
     (
-        id_field(),
+        id_field("User"),
         Field(
             "Username",
             "string",
@@ -334,7 +335,7 @@ USER = SObject(
         Field(
             "ManagerId",
             "reference",
-            "CASE WHEN i = 0 THEN NULL ELSE sfid(sf_self_prefix(), 0) END",
+            f"CASE WHEN i = 0 THEN NULL ELSE {id_sql('User', '0')} END",
             "Manager ID",
             18,
             "User",
@@ -352,7 +353,7 @@ TASK = SObject(
     "Task",
     "00T",
     (
-        id_field(),
+        id_field("Task"),
         Field("WhoId", "reference", ref("Contact", "who", 5), "Name ID", 18, "Contact", "Who"),
         Field("WhatId", "reference", ref("Account", "what", 5), "Related To ID", 18, "Account", "What"),
         Field("Subject", "string", pick("tsubj", ("Call", "Email", "Send Quote", "Meeting")), "Subject", 255),
@@ -371,7 +372,7 @@ INVOICE = SObject(
     "Invoice",
     "a0H",
     (
-        id_field(),
+        id_field("Invoice__c"),
         Field(
             "Name",
             "string",

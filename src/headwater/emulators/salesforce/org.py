@@ -26,9 +26,10 @@ import pyarrow.csv as pacsv
 from headwater.core.errors import HeadwaterError
 
 from .catalog import OBJECTS, find_object
-from .schema import Field, SObject
+from .schema import Field, SObject, id_checksum, salesforce_id
 
-CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+__all__ = ["Org", "RecordError", "id_checksum", "salesforce_id"]
+
 SNAPSHOT_BATCH_ROWS = 10_000
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
 
@@ -39,38 +40,6 @@ class RecordError(HeadwaterError):
     def __init__(self, code: str, message: str) -> None:
         super().__init__(message)
         self.code = code
-
-
-def id_checksum(base15: str) -> str:
-    """Salesforce's 3-character suffix: one bit per upper-case letter in each 5-character chunk."""
-    suffix = ""
-    for chunk in range(3):
-        bits = sum(1 << i for i, ch in enumerate(base15[chunk * 5 : chunk * 5 + 5]) if "A" <= ch <= "Z")
-        suffix += CHECKSUM_ALPHABET[bits]
-    return suffix
-
-
-def salesforce_id(prefix: str, number: int) -> str:
-    """The 18-character id of row ``number``: 15 case-sensitive characters plus the case checksum."""
-    base = prefix + str(number).rjust(12, "0")
-    return base + id_checksum(base)
-
-
-def _id_macros(con: duckdb.DuckDBPyConnection) -> None:
-    def chunk(n: int) -> str:
-        return " + ".join(
-            f"(CASE WHEN substr(s, {n * 5 + k + 1}, 1) BETWEEN 'A' AND 'Z' THEN {1 << k} ELSE 0 END)"
-            for k in range(5)
-        )
-
-    con.execute(
-        "CREATE OR REPLACE TEMP MACRO sfid15(prefix, n) AS prefix || lpad(CAST(n AS VARCHAR), 12, '0')"
-    )
-    checks = " || ".join(f"substr('{CHECKSUM_ALPHABET}', ({chunk(n)}) + 1, 1)" for n in range(3))
-    con.execute(f"CREATE OR REPLACE TEMP MACRO sfid_ck(s) AS {checks}")
-    con.execute(
-        "CREATE OR REPLACE TEMP MACRO sfid(prefix, n) AS sfid15(prefix, n) || sfid_ck(sfid15(prefix, n))"
-    )
 
 
 class Org:
@@ -118,15 +87,11 @@ class Org:
             self._generate(cur)
 
     def _generate(self, cur: duckdb.DuckDBPyConnection) -> None:
-        _id_macros(cur)
-        prefixes = " ".join(f"WHEN '{o.name}' THEN '{o.key_prefix}'" for o in OBJECTS)
         counts = " ".join(f"WHEN '{o.name}' THEN {max(self.rows[o.name], 1)}" for o in OBJECTS)
         cur.execute(f"CREATE OR REPLACE TEMP MACRO sf_seed() AS {int(self.seed)}")
-        cur.execute(f"CREATE OR REPLACE TEMP MACRO sf_prefix(o) AS CASE o {prefixes} END")
         cur.execute(f"CREATE OR REPLACE TEMP MACRO sf_rows(o) AS CASE o {counts} END")
         cur.execute("DROP TABLE IF EXISTS __seq; DROP TABLE IF EXISTS __deleted_log")
         for sobject in OBJECTS:
-            cur.execute(f"CREATE OR REPLACE TEMP MACRO sf_self_prefix() AS '{sobject.key_prefix}'")
             columns = ", ".join(
                 f'CAST({f.gen} AS {f.storage_type}) AS "{f.name}"' for f in sobject.stored_fields()
             )

@@ -103,6 +103,43 @@ class SObject:
         return [f for f in self.fields if f.stored]
 
 
+# --- record ids -----------------------------------------------------------------------------------------
+
+KEY_PREFIXES: dict[str, str] = {
+    "User": "005",
+    "Account": "001",
+    "Contact": "003",
+    "Lead": "00Q",
+    "Campaign": "701",
+    "Opportunity": "006",
+    "Case": "500",
+    "Task": "00T",
+    "Invoice__c": "a0H",
+}
+CHECKSUM_ALPHABET = "ABCDEFGHIJKLMNOPQRSTUVWXYZ012345"
+
+
+def id_checksum(base15: str) -> str:
+    """Salesforce's 3-character suffix: one bit per upper-case letter in each 5-character chunk."""
+    suffix = ""
+    for chunk in range(3):
+        bits = sum(1 << i for i, ch in enumerate(base15[chunk * 5 : chunk * 5 + 5]) if "A" <= ch <= "Z")
+        suffix += CHECKSUM_ALPHABET[bits]
+    return suffix
+
+
+def salesforce_id(prefix: str, number: int) -> str:
+    """The 18-character id of row ``number``: key prefix + 12 digits + the case checksum."""
+    base = prefix + str(number).rjust(12, "0")
+    return base + id_checksum(base)
+
+
+def id_sql(sobject: str, number_sql: str) -> str:
+    """SQL for ``salesforce_id``: digits carry no upper case, so the checksum depends on the prefix only."""
+    prefix = KEY_PREFIXES[sobject]
+    return f"'{prefix}' || lpad(CAST({number_sql} AS VARCHAR), 12, '0') || '{id_checksum(prefix + '0' * 12)}'"
+
+
 # --- value generators (SQL snippets) ------------------------------------------------------------------
 
 HOSTILE = (
@@ -139,7 +176,7 @@ def words(salt: str, pool: tuple[str, ...], count: int = 2) -> str:
 
 
 def ref(target: str, salt: str, nullable_every: int = 0) -> str:
-    value = f"sfid(sf_prefix('{target}'), {h(salt)} % sf_rows('{target}'))"
+    value = id_sql(target, f"{h(salt)} % sf_rows('{target}')")
     if nullable_every:
         return f"CASE WHEN {h(salt + 'n')} % {nullable_every} = 0 THEN NULL ELSE {value} END"
     return value
@@ -254,8 +291,8 @@ def audit_fields(owner: bool = True) -> list[Field]:
     return result
 
 
-def id_field() -> Field:
-    return Field("Id", "id", "sfid(sf_self_prefix(), i)", "Record ID", 18, nillable=False, system=True)
+def id_field(sobject: str) -> Field:
+    return Field("Id", "id", id_sql(sobject, "i"), "Record ID", 18, nillable=False, system=True)
 
 
 def address(prefix: str, label: str, with_geo: bool = True) -> list[Field]:

@@ -460,3 +460,26 @@ def test_admin_insert_and_bulk_queryall_sees_deletes(client: httpx.Client, sf: R
     assert text == f'"Id","IsDeleted","Company"\n"{lead_id}","true","Quote ""Co"""\n'
     bad = client.post("/__emulator__/records/Lead", json={"Nope__c": 1})
     assert _error(bad)[:2] == (400, "INVALID_FIELD")
+
+
+def test_a_completed_job_is_a_snapshot(client: httpx.Client, sf: RunningEmulator) -> None:
+    job = client.post(
+        f"{V}/jobs/query", json={"operation": "query", "query": "SELECT Id, Name FROM Campaign"}
+    ).json()
+    _wait(client, job["id"])
+    before = client.get(f"{V}/jobs/query/{job['id']}/results", params={"maxRecords": "7"}).text
+    first_id = before.splitlines()[1].split(",")[0].strip('"')
+    sf.update("Campaign", first_id, Name="Renamed after the job")
+    sf.insert("Campaign", Name="Added after the job")
+    again = client.get(f"{V}/jobs/query/{job['id']}/results", params={"maxRecords": "7"})
+    assert again.text == before and again.headers["Sforce-Locator"] == "Nw"
+    total = 0
+    locator = None
+    while locator != "null":
+        page = client.get(
+            f"{V}/jobs/query/{job['id']}/results",
+            params={"maxRecords": "7", **({"locator": locator} if locator else {})},
+        )
+        total += int(page.headers["Sforce-NumberOfRecords"])
+        locator = page.headers["Sforce-Locator"]
+    assert total == 20

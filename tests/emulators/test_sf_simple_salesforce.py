@@ -69,3 +69,22 @@ def test_every_describe_type_is_covered(salesforce_emulator: Any) -> None:
     wanted = "id string textarea picklist multipicklist reference boolean int double currency percent date datetime email phone url address location base64"
     assert set(wanted.split()) <= seen
     assert calculated >= 3
+
+
+def test_simple_salesforce_record_writes_and_deleted_updated(salesforce_emulator: Any) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    sf = _client(salesforce_emulator)
+    start = datetime.now(UTC) - timedelta(minutes=1)
+    created = sf.Contact.create({"LastName": "Nguyễn", "Email": "n@example.com"})
+    assert created["success"] and created["id"].startswith("003")
+    sf.Contact.update(created["id"], {"Title": "CTO"})
+    assert sf.Contact.get(created["id"])["Title"] == "CTO"
+    assert salesforce_emulator.get("Contact", created["id"])["Title"] == "CTO"
+    end = datetime.now(UTC) + timedelta(minutes=1)
+    assert created["id"] in sf.Contact.updated(start, end)["ids"]
+    sf.Contact.delete(created["id"])
+    assert [d["id"] for d in sf.Contact.deleted(start, end)["deletedRecords"]] == [created["id"]]
+    soql = f"SELECT Id, IsDeleted FROM Contact WHERE Id = '{created['id']}'"
+    assert sf.query(soql)["totalSize"] == 0
+    assert sf.query_all(soql, include_deleted=True)["records"][0]["IsDeleted"] is True

@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, auth, bulk, rest
+from . import admin, auth, bulk, records, rest
 from .service import Call, Emulator, Handler, api
 from .wire import json_response
 
@@ -48,11 +48,11 @@ def build_app(emulator: Emulator) -> Starlette:
     add("/services/oauth2/token", bind(auth.oauth_token), ["POST"])
     add_api("", rest.resources)
     add_api("/sobjects", rest.sobjects)
-    add_api("/sobjects/{sobject}", rest.sobject_basic)
+    add_api("/sobjects/{sobject}", records.collection, ("GET", "POST"))
     add_api("/sobjects/{sobject}/describe", rest.describe)
     add_api("/sobjects/{sobject}/deleted", rest.deleted)
     add_api("/sobjects/{sobject}/updated", rest.updated)
-    add_api("/sobjects/{sobject}/{record_id}", rest.record)
+    add_api("/sobjects/{sobject}/{record_id}", records.item, ("GET", "PATCH", "DELETE"))
     add_api("/limits", rest.limits)
     add_api("/query", partial(rest.query, include_deleted=False))
     add_api("/queryAll", partial(rest.query, include_deleted=True))

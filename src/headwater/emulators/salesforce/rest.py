@@ -10,7 +10,7 @@ from typing import Any
 from starlette.responses import Response
 
 from .catalog import find_object
-from .describe import describe_global, describe_sobject
+from .describe import describe_global, describe_sobject, sobject_summary
 from .schema import SObject
 from .service import Call
 from .soql import SoqlError
@@ -72,8 +72,6 @@ def describe(call: Call) -> Response:
 
 def sobject_basic(call: Call) -> Response:
     sobject = sobject_of(call)
-    from .describe import sobject_summary
-
     return json_response({"objectDescribe": sobject_summary(sobject, call.version), "recentItems": []})
 
 

@@ -19,6 +19,7 @@ from .state import API_VERSIONS
 from .wire import SalesforceWireError, json_response, not_found, parse_iso_datetime, rest_datetime, rest_value
 
 DEFAULT_BATCH = 2000
+MAX_OPEN_CURSORS = 1000
 LABELS = {
     "52.0": "Summer '21",
     "55.0": "Summer '22",
@@ -151,7 +152,10 @@ def _page(call: Call, cursor: QueryCursor, cursor_id: str, offset: int) -> Respo
     body: dict[str, Any] = {"totalSize": cursor.total, "done": True}
     next_offset = offset + len(rows)
     if next_offset < cursor.total and rows:
-        call.emulator.cursors[cursor_id] = cursor
+        cursors = call.emulator.cursors
+        if cursor_id not in cursors and len(cursors) >= MAX_OPEN_CURSORS:
+            cursors.pop(next(iter(cursors)))  # like Salesforce, the oldest open cursor expires first
+        cursors[cursor_id] = cursor
         body["done"] = False
         body["nextRecordsUrl"] = f"/services/data/v{call.version}/query/{cursor_id}-{next_offset}"
     else:

@@ -88,3 +88,31 @@ def test_simple_salesforce_record_writes_and_deleted_updated(salesforce_emulator
     soql = f"SELECT Id, IsDeleted FROM Contact WHERE Id = '{created['id']}'"
     assert sf.query(soql)["totalSize"] == 0
     assert sf.query_all(soql, include_deleted=True)["records"][0]["IsDeleted"] is True
+
+
+def test_bulk_v1_query_all_as_dlt_uses_it(salesforce_emulator: Any) -> None:
+    sf = _client(salesforce_emulator)
+    deleted_id = salesforce_emulator.sql('SELECT min("Id") FROM "Opportunity"')[0][0]
+    salesforce_emulator.delete("Opportunity", deleted_id)
+    chunks = sf.bulk.Opportunity.query_all(
+        "SELECT Id, Name, CloseDate, CreatedDate, IsDeleted, Account.Name FROM Opportunity",
+        lazy_operation=True,
+    )
+    records = [r for chunk in chunks for r in chunk]
+    assert len(records) == 500
+    truth = dict(salesforce_emulator.sql('SELECT "Id", epoch_ms("CreatedDate") FROM "Opportunity"'))
+    assert all(
+        r["CreatedDate"] == truth[r["Id"]] for r in records
+    )  # epoch milliseconds, as Bulk 1.0 JSON sends
+    assert next(r for r in records if r["Id"] == deleted_id)["IsDeleted"] is True
+    assert all(r["Account"]["attributes"]["type"] == "Account" for r in records)
+
+
+def test_bulk_v1_root_entity_mismatch_fails_the_batch(salesforce_emulator: Any) -> None:
+    import pytest
+    from simple_salesforce.exceptions import SalesforceGeneralError
+
+    sf = _client(salesforce_emulator)
+    with pytest.raises(SalesforceGeneralError) as caught:
+        list(sf.bulk.Account.query("SELECT Id FROM Contact", wait=0.1))
+    assert "does not match the entity of the requested Bulk API Job (Account)" in str(caught.value)

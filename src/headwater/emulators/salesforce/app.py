@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 from starlette.routing import Route
 
-from . import admin, auth, bulk, records, rest
+from . import admin, auth, bulk, bulk_v1, records, rest
 from .service import Call, Emulator, Handler, api
 from .wire import json_response
 
@@ -65,6 +65,16 @@ def build_app(emulator: Emulator) -> Starlette:
         ("GET", "PATCH", "DELETE"),
     )
     add_api("/jobs/query/{job_id}/results", bulk.results)
+
+    def add_async(path: str, handler: Handler, methods: tuple[str, ...] = ("GET",)) -> None:
+        add("/services/async/{version}" + path, api(emulator, handler, version_prefix=""), list(methods))
+
+    add_async("/job", bulk_v1.create_job, ("POST",))
+    add_async("/job/{job_id}", bulk_v1.job, ("GET", "POST"))
+    add_async("/job/{job_id}/batch", bulk_v1.add_batch, ("POST",))
+    add_async("/job/{job_id}/batch/{batch_id}", bulk_v1.batch_info)
+    add_async("/job/{job_id}/batch/{batch_id}/result", bulk_v1.result_list)
+    add_async("/job/{job_id}/batch/{batch_id}/result/{result_id}", bulk_v1.result)
     add("/__emulator__/faults", bind(admin.faults), ["GET", "POST", "PATCH", "DELETE"])
     add("/__emulator__/sessions/expire", bind(admin.expire_sessions), ["POST"])
     add("/__emulator__/records/{sobject}", bind(admin.records), ["POST"])

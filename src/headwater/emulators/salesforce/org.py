@@ -133,6 +133,21 @@ class Org:
         return sizes
 
     @staticmethod
+    def read_rows(snapshot: Path, sizes: list[int], offset: int, limit: int) -> list[tuple[Any, ...]]:
+        """Rows [offset, offset+limit) of a snapshot as tuples (only the covering batches are read)."""
+        rows: list[tuple[Any, ...]] = []
+        with pa.OSFile(str(snapshot)) as source, pa.ipc.open_file(source) as reader:
+            start = 0
+            for index, size in enumerate(sizes):
+                end = start + size
+                if end > offset and start < offset + limit:
+                    lo, hi = max(offset - start, 0), min(offset + limit - start, size)
+                    columns = [c.to_pylist() for c in reader.get_batch(index).slice(lo, hi - lo).columns]
+                    rows.extend(zip(*columns, strict=True))
+                start = end
+        return rows
+
+    @staticmethod
     def render_page(
         snapshot: Path,
         sizes: list[int],

@@ -49,6 +49,7 @@ class EmulatorServer:
             ssl_certfile=str(self.tls.cert_file) if self.tls else None,
             ssl_keyfile=str(self.tls.key_file) if self.tls else None,
             timeout_keep_alive=30,
+            timeout_graceful_shutdown=1,  # tests stop the server with client connections still open
         )
         self._server = uvicorn.Server(uv_config)
         self._thread: threading.Thread | None = None

@@ -24,7 +24,7 @@ from .org import Org
 from .state import RuntimeState
 from .wire import SalesforceWireError, not_found
 
-VERSION = re.compile(r"^v(\d{2}\.\d)$")
+VERSIONS = {"v": re.compile(r"^v(\d{2}\.\d)$"), "": re.compile(r"^(\d{2}\.\d)$")}
 INVALID_SESSION = SalesforceWireError(401, "INVALID_SESSION_ID", "Session expired or invalid")
 UNAVAILABLE = SalesforceWireError(
     503, "SERVER_UNAVAILABLE", "Server is temporarily unavailable. Please try again later."
@@ -40,7 +40,8 @@ class Emulator:
     data_dir: Path
     state: RuntimeState = field(default_factory=RuntimeState)
     cursors: dict[str, Any] = field(default_factory=dict)
-    jobs: dict[str, Any] = field(default_factory=dict)
+    jobs: dict[str, Any] = field(default_factory=dict)  # Bulk 2.0 query jobs
+    bulk_v1_jobs: dict[str, Any] = field(default_factory=dict)
 
 
 @dataclass
@@ -90,9 +91,14 @@ def _check_session(emulator: Emulator, request: Request) -> None:
             raise SalesforceWireError(403, "REQUEST_LIMIT_EXCEEDED", "TotalRequests Limit exceeded.")
 
 
-def api(emulator: Emulator, handler: Handler) -> Callable[[Request], Awaitable[Response]]:
+def api(
+    emulator: Emulator, handler: Handler, version_prefix: str = "v"
+) -> Callable[[Request], Awaitable[Response]]:
+    """Wrap a handler in the pipeline; Bulk API 1.0 paths carry the version without the ``v``."""
+    version_pattern = VERSIONS[version_prefix]
+
     async def endpoint(request: Request) -> Response:
-        version_match = VERSION.match(str(request.path_params.get("version", "")))
+        version_match = version_pattern.match(str(request.path_params.get("version", "")))
         if version_match is None or not 20.0 <= float(version_match.group(1)) <= 66.0:
             return not_found().response()
         try:

@@ -483,3 +483,21 @@ def test_a_completed_job_is_a_snapshot(client: httpx.Client, sf: RunningEmulator
         total += int(page.headers["Sforce-NumberOfRecords"])
         locator = page.headers["Sforce-Locator"]
     assert total == 20
+
+
+def test_query_cursor_pages_are_a_snapshot(client: httpx.Client, sf: RunningEmulator) -> None:
+    soql = "SELECT Id FROM Contact ORDER BY Id DESC LIMIT 450"
+    expected = [
+        r[0] for r in sf.sql('SELECT "Id" FROM "Contact" WHERE NOT "IsDeleted" ORDER BY "Id" DESC LIMIT 450')
+    ]
+    first = client.get(
+        f"{V}/query", params={"q": soql}, headers={"Sforce-Query-Options": "batchSize=200"}
+    ).json()
+    sf.delete("Contact", expected[300])  # not yet fetched, still served: the cursor is a snapshot
+    sf.insert("Contact", LastName="After the cursor")  # the highest id now, yet not in this cursor
+    ids, page, pages = [r["Id"] for r in first["records"]], first, 1
+    while not page["done"]:
+        page = client.get(page["nextRecordsUrl"]).json()
+        ids += [r["Id"] for r in page["records"]]
+        pages += 1
+    assert (first["totalSize"], pages) == (450, 3) and ids == expected

@@ -109,11 +109,6 @@ class Org:
         with self.cursor() as cur:
             return cur.execute(sql, params or []).fetchall()
 
-    def count(self, sql: str, params: list[Any]) -> int:
-        with self.cursor() as cur:
-            row = cur.execute(f"SELECT count(*) FROM ({sql})", params).fetchone()
-        return int(row[0]) if row else 0
-
     # --- bulk job results
     def snapshot(self, target: Path, sql: str, params: list[Any]) -> list[int]:
         """Stream a query's rows (all VARCHAR) into an Arrow IPC file; return the row count of each batch.

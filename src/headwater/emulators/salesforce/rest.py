@@ -5,6 +5,7 @@ from __future__ import annotations
 import secrets
 from dataclasses import dataclass
 from datetime import datetime
+from pathlib import Path
 from typing import Any
 
 from starlette.responses import Response
@@ -37,11 +38,16 @@ LABELS = {
 
 @dataclass
 class QueryCursor:
+    """A query's frozen result (like Salesforce's server-side cursor): later changes do not shift pages."""
+
     plan: Plan
-    sql: str
-    params: list[Any]
+    snapshot: Path
+    sizes: list[int]
     total: int
     batch: int
+
+    def close(self) -> None:
+        self.snapshot.unlink(missing_ok=True)
 
 
 def versions() -> Response:
@@ -112,15 +118,15 @@ def query(call: Call, include_deleted: bool) -> Response:
     if call.emulator.state.take("query_timeouts"):
         raise SalesforceWireError(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
     extra = ['t0."Id"'] + [f'{alias}."Id"' for alias, _ in plan.joins.values()]
-    order = plan.order_sql or ['t0."Id" ASC']
-    plan.order_sql = [*order, 't0."Id" ASC']
-    limit, plan.limit = plan.limit, None
+    plan.order_sql = [*(plan.order_sql or []), 't0."Id" ASC']  # a stable order for paging
     sql = plan.select_sql(include_deleted, extra, order=True)
-    total = call.emulator.org.count(sql, plan.params)
-    if limit is not None:
-        total = min(total, limit)
-    cursor = QueryCursor(plan, sql, plan.params, total, _batch_size(call))
-    return _page(call, cursor, "01g" + secrets.token_hex(8).upper()[:15], 0)
+    cursor_id = "01g" + secrets.token_hex(8).upper()[:15]
+    directory = call.emulator.data_dir / "cursors"
+    directory.mkdir(parents=True, exist_ok=True)
+    snapshot = directory / f"{cursor_id}.arrow"
+    sizes = call.emulator.org.snapshot(snapshot, sql, plan.params)
+    cursor = QueryCursor(plan, snapshot, sizes, sum(sizes), _batch_size(call))
+    return _page(call, cursor, cursor_id, 0)
 
 
 def query_more(call: Call) -> Response:
@@ -143,23 +149,20 @@ def _batch_size(call: Call) -> int:
 
 def _page(call: Call, cursor: QueryCursor, cursor_id: str, offset: int) -> Response:
     size = max(min(cursor.batch, cursor.total - offset), 0)
-    rows = (
-        call.emulator.org.fetch(f"{cursor.sql} LIMIT {size} OFFSET {int(offset)}", cursor.params)
-        if size
-        else []
-    )
+    rows = call.emulator.org.read_rows(cursor.snapshot, cursor.sizes, offset, size) if size else []
     records = [build_record(cursor.plan, row, call.version) for row in rows]
     body: dict[str, Any] = {"totalSize": cursor.total, "done": True}
     next_offset = offset + len(rows)
     if next_offset < cursor.total and rows:
         cursors = call.emulator.cursors
         if cursor_id not in cursors and len(cursors) >= MAX_OPEN_CURSORS:
-            cursors.pop(next(iter(cursors)))  # like Salesforce, the oldest open cursor expires first
+            cursors.pop(next(iter(cursors))).close()  # like Salesforce, the oldest open cursor expires first
         cursors[cursor_id] = cursor
         body["done"] = False
         body["nextRecordsUrl"] = f"/services/data/v{call.version}/query/{cursor_id}-{next_offset}"
     else:
         call.emulator.cursors.pop(cursor_id, None)
+        cursor.close()
     body["records"] = records
     return json_response(body)
 

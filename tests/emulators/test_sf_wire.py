@@ -501,3 +501,16 @@ def test_query_cursor_pages_are_a_snapshot(client: httpx.Client, sf: RunningEmul
         ids += [r["Id"] for r in page["records"]]
         pages += 1
     assert (first["totalSize"], pages) == (450, 3) and ids == expected
+
+
+def test_results_need_the_jobs_api_version(client: httpx.Client) -> None:
+    job = client.post(
+        f"{V}/jobs/query", json={"operation": "query", "query": "SELECT Id FROM Campaign"}
+    ).json()
+    _wait(client, job["id"])
+    assert _error(client.get(f"/services/data/v58.0/jobs/query/{job['id']}/results"))[:2] == (
+        409,
+        "API_VERSION_MISMATCH",
+    )
+    listed = client.get(f"{V}/jobs/query").json()
+    assert job["id"] in [j["id"] for j in listed["records"]] and listed["done"] is True

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import socket
 import threading
 import time
@@ -35,6 +36,8 @@ class EmulatorServer:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
         self.tls: TlsFiles | None = ensure_certificates(config.data_dir / "tls") if config.tls else None
+        for leftover in ("jobs", "cursors"):  # jobs and cursors live in memory; their files die with them
+            shutil.rmtree(config.data_dir / leftover, ignore_errors=True)
         org = Org(config.data_dir / "org.duckdb", seed=config.seed, rows=config.rows)
         self.emulator = Emulator(org, config.data_dir, RuntimeState(credentials=config.credentials))
         self._socket = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET)

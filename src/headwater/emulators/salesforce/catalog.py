@@ -92,7 +92,7 @@ ACCOUNT = SObject(
         Field(
             "ParentId",
             "reference",
-            ref("Account", "parent", 5).replace("% 5 = 0 THEN NULL", "% 5 <> 0 THEN NULL"),
+            ref("Account", "parent", 5, sparse=True),
             "Parent Account ID",
             18,
             "Account",

@@ -175,10 +175,13 @@ def words(salt: str, pool: tuple[str, ...], count: int = 2) -> str:
     return " || ' ' || ".join(pick(f"{salt}{n}", pool) for n in range(count))
 
 
-def ref(target: str, salt: str, nullable_every: int = 0) -> str:
+def ref(target: str, salt: str, nullable_every: int = 0, *, sparse: bool = False) -> str:
+    """A lookup to a random row of ``target``; null for one row in ``nullable_every``
+    (or, with ``sparse``, set for only one row in ``nullable_every``)."""
     value = id_sql(target, f"{h(salt)} % sf_rows('{target}')")
     if nullable_every:
-        return f"CASE WHEN {h(salt + 'n')} % {nullable_every} = 0 THEN NULL ELSE {value} END"
+        test = "<>" if sparse else "="
+        return f"CASE WHEN {h(salt + 'n')} % {nullable_every} {test} 0 THEN NULL ELSE {value} END"
     return value
 
 

@@ -24,6 +24,7 @@ _FILTER = re.compile(r"^(?P<path>[^=!<>~]*?)(?P<op>[=!<>~]+)(?P<value>.*)$", re.
 _PATH_RE = re.compile(rf"^{_PATH}$")
 _OPERATORS = ("==", "!=", "<=", ">=", "<", ">")
 _MISSING = object()
+_WRONG_SORT_MARKS = frozenset("*!<>~^=")
 
 
 def invalid(code: str, message: str) -> FlowError:
@@ -173,7 +174,7 @@ def parse_orderby(text: str | None) -> tuple[tuple[str, ...], bool]:
     # A literal '+' arrives as a space when the client did not percent-encode it.
     descending = text.startswith("-")
     name = text[1:] if text[:1] in "+- " else text
-    if text[:1] not in "+- " and not text[:1].isalnum() and text[:1] != "_":
+    if text[:1] in _WRONG_SORT_MARKS or text[-1:] in "+-":
         raise invalid(
             "1432-400",
             "Sort order specified is not correct, prepend + for ascending order and - for descending order "

@@ -31,7 +31,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(ims.router)
 
     @app.get("/health", tags=["Health"], summary="Liveness (no auth)")
-    def health() -> dict[str, str]:
+    async def health() -> dict[str, str]:
         return {"status": "ok"}
 
     return app

@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from headwater.api.responses import JSONBody
@@ -16,6 +17,7 @@ from headwater.core.errors import (
     FlowError,
     GatewayError,
     HeadwaterError,
+    TransientError,
     ValidationFailed,
 )
 from headwater.core.ids import new_id
@@ -52,6 +54,14 @@ def render(error: Exception, request: Request) -> JSONBody:
             "detail": error.message,
         }
         return JSONBody(body, status_code=400)
+    if isinstance(error, TransientError) or _is_busy(error):
+        busy = FlowError(
+            "1103-503",
+            "Service Unavailable",
+            "The service is temporarily unavailable. Please try again. If the problem persists, "
+            "please contact customer support.",
+        )
+        return JSONBody(flow_body(busy, request_id(request)), status_code=503, headers={"Retry-After": "1"})
     # Never echo the exception text: it may carry a secret. Log the type and where only.
     log.error("unhandled %s on %s %s", type(error).__name__, request.method, request.url.path, exc_info=error)
     internal = FlowError(
@@ -60,6 +70,14 @@ def render(error: Exception, request: Request) -> JSONBody:
         "An internal error has occurred. Please try again. If the problem persists, please contact customer support.",
     )
     return JSONBody(flow_body(internal, request_id(request)), status_code=500)
+
+
+def _is_busy(error: Exception) -> bool:
+    """SQLite's writer lock timed out, or PostgreSQL reported a serialization/deadlock failure."""
+    if not isinstance(error, OperationalError):
+        return False
+    text = str(error.orig).lower()
+    return "locked" in text or "busy" in text or "deadlock" in text or "could not serialize" in text
 
 
 def _validation_message(exc: RequestValidationError) -> str:

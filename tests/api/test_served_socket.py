@@ -66,6 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
         assert SEED_PASSWORD not in output  # never logged
+        assert f"{url}/data/foundation/flowservice" in output and "headwater credentials" in output
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,80 @@
+"""``/connections``: thin routes over ``api.services.connections``."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+
+from headwater.api.auth import check_request
+from headwater.api.body import json_body, model_body, openapi_body
+from headwater.api.responses import JSONBody
+from headwater.api.routes.common import app_state, in_transaction, query_pairs
+from headwater.api.services.connections import Connections, CreateConnection
+from headwater.store.resources import Scope
+
+router = APIRouter(tags=["Connections"])
+Caller = Annotated[Scope, Depends(check_request)]
+PATCH_BODY = {
+    "requestBody": {
+        "required": True,
+        "content": {"application/json": {"schema": {"type": "array", "items": {"type": "object"}}}},
+    }
+}
+
+
+def service(request: Request) -> Connections:
+    state = app_state(request)
+    return Connections(state.specs, state.secret_box)
+
+
+@router.post(
+    "/connections",
+    status_code=201,
+    summary="Create a base connection",
+    openapi_extra=openapi_body(CreateConnection),
+)
+async def create_connection(request: Request, scope: Caller) -> JSONBody:
+    payload = await model_body(request, CreateConnection)
+    connections = service(request)
+    row = await in_transaction(request, lambda db: connections.create(db, scope, payload))
+    location = f"{request.url.path.rstrip('/')}/{row.id}"
+    return JSONBody({"id": row.id, "etag": row.etag}, status_code=201, headers={"Location": location})
+
+
+@router.get("/connections", summary="List base connections")
+async def list_connections(request: Request, scope: Caller) -> JSONBody:
+    connections, params = service(request), query_pairs(request)
+    return JSONBody(
+        await in_transaction(request, lambda db: connections.list(db, scope, params), read_only=True)
+    )
+
+
+@router.get("/connections/{connection_id}", summary="Get a base connection")
+async def get_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+    connections = service(request)
+    return JSONBody(
+        await in_transaction(request, lambda db: connections.get(db, scope, connection_id), read_only=True)
+    )
+
+
+@router.patch(
+    "/connections/{connection_id}", summary="Update a base connection (JSON Patch)", openapi_extra=PATCH_BODY
+)
+async def patch_connection(
+    request: Request,
+    connection_id: str,
+    scope: Caller,
+    if_match: Annotated[str | None, Header(alias="If-Match")] = None,
+) -> dict[str, Any]:
+    ops = await json_body(request)
+    connections = service(request)
+    row = await in_transaction(request, lambda db: connections.patch(db, scope, connection_id, ops, if_match))
+    return {"id": row.id, "etag": row.etag}
+
+
+@router.delete("/connections/{connection_id}", status_code=204, summary="Delete a base connection")
+async def delete_connection(request: Request, connection_id: str, scope: Caller) -> Response:
+    connections = service(request)
+    await in_transaction(request, lambda db: connections.delete(db, scope, connection_id))
+    return Response(status_code=204)

@@ -109,7 +109,12 @@ class SoapLogin:
         response = send_once(client, "POST", url, content=body.encode(), headers=headers)
         root = _parse_xml(response, self.login_url)
         if response.status_code != 200:
-            code = _find_text(root, "exceptionCode") or _find_text(root, "faultcode") or "UNKNOWN"
+            code = _find_text(root, "exceptionCode") or _find_text(root, "faultcode")
+            if not code:
+                raise SourceConfigError(
+                    f"{self.login_url} did not answer the Salesforce login call (HTTP {response.status_code}); "
+                    "check the environment URL."
+                )
             text = _find_text(root, "exceptionMessage") or ""
             if "INVALID_LOGIN" in code or "LOGIN" in code:
                 raise SourceAuthError(

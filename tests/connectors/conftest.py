@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Any
 
-import pyarrow as pa
 import pytest
 
-from headwater.connectors.base import ReadStream
 from headwater.connectors.salesforce.client import Tuning
 from headwater.connectors.salesforce.connector import SalesforceConnector
 from headwater.core.settings import Settings
@@ -52,21 +49,3 @@ def make_connector(salesforce_emulator: Any) -> Any:
     yield make
     for connector in opened:
         connector.close()
-
-
-def drain(stream: ReadStream) -> tuple[pa.Table | None, list[str]]:
-    """All upserts as one table (None when empty) and all deleted keys."""
-    batches: list[pa.RecordBatch] = []
-    deletes: list[str] = []
-    for item in stream:
-        if item.upserts is not None and item.upserts.num_rows:
-            batches.append(item.upserts)
-        deletes.extend(item.deletes.to_pylist())
-    return (pa.Table.from_batches(batches) if batches else None), deletes
-
-
-def ids(table: pa.Table | None) -> list[str]:
-    return [] if table is None else table.column("Id").to_pylist()
-
-
-Truth = Callable[[str], list[tuple[Any, ...]]]

@@ -36,8 +36,15 @@ def test_oauth_client_credentials_logs_in(make_connector: Any) -> None:
 
 def test_environment_url_without_scheme(salesforce_emulator: Any) -> None:
     sf = salesforce_emulator
-    params = {"environmentUrl": sf.host, "username": sf.username, "password": sf.password, "securityToken": sf.security_token}
-    with SalesforceConnector.from_auth("Basic Authentication", params, Settings(ca_bundle=sf.ca_file)) as connector:
+    params = {
+        "environmentUrl": sf.host,
+        "username": sf.username,
+        "password": sf.password,
+        "securityToken": sf.security_token,
+    }
+    with SalesforceConnector.from_auth(
+        "Basic Authentication", params, Settings(ca_bundle=sf.ca_file)
+    ) as connector:
         assert connector.check().ok
 
 
@@ -91,7 +98,9 @@ def test_ca_bundle_that_is_not_pem(tmp_path: Any, salesforce_emulator: Any) -> N
     bad.write_text("not a certificate")
     sf = salesforce_emulator
     with pytest.raises(SourceConfigError, match="CA bundle"):
-        SalesforceConnector.from_auth("Basic Authentication", {"environmentUrl": sf.url}, Settings(ca_bundle=bad))
+        SalesforceConnector.from_auth(
+            "Basic Authentication", {"environmentUrl": sf.url}, Settings(ca_bundle=bad)
+        )
 
 
 def test_unreachable_host(salesforce_emulator: Any) -> None:
@@ -99,8 +108,15 @@ def test_unreachable_host(salesforce_emulator: Any) -> None:
         probe.bind(("127.0.0.1", 0))
         port = probe.getsockname()[1]
     sf = salesforce_emulator
-    params = {"environmentUrl": f"https://127.0.0.1:{port}", "username": sf.username, "password": "x", "securityToken": "y"}
-    with SalesforceConnector.from_auth("Basic Authentication", params, Settings(ca_bundle=sf.ca_file)) as connector:
+    params = {
+        "environmentUrl": f"https://127.0.0.1:{port}",
+        "username": sf.username,
+        "password": "x",
+        "securityToken": "y",
+    }
+    with SalesforceConnector.from_auth(
+        "Basic Authentication", params, Settings(ca_bundle=sf.ca_file)
+    ) as connector:
         result = connector.check()
     assert not result.ok and "unreachable" in (result.reason or "")
 
@@ -130,8 +146,15 @@ def test_wrong_environment_url(spec: str) -> None:
     thread.start()
     try:
         url = f"http://127.0.0.1:{server.server_address[1]}"
-        params = {"environmentUrl": url, "username": "u", "password": "p", "securityToken": "t",
-                  "clientId": "c", "clientSecret": "s", "apiVersion": "60.0"}
+        params = {
+            "environmentUrl": url,
+            "username": "u",
+            "password": "p",
+            "securityToken": "t",
+            "clientId": "c",
+            "clientSecret": "s",
+            "apiVersion": "60.0",
+        }
         with SalesforceConnector.from_auth(spec, params, Settings()) as connector:
             result = connector.check()
     finally:

@@ -12,6 +12,7 @@ from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
 from headwater.api.routes.common import app_state, query_pairs, session
 from headwater.api.services.connections import Connections, CreateConnection
+from headwater.api.services.explore import Explorer
 from headwater.store.resources import Scope
 
 router = APIRouter(tags=["Connections"])
@@ -72,3 +73,17 @@ async def patch_connection(
 def delete_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> Response:
     service(request).delete(db, scope, connection_id)
     return Response(status_code=204)
+
+
+def explorer(request: Request) -> Explorer:
+    return Explorer(service(request), app_state(request).settings)
+
+
+@router.get("/connections/{connection_id}/test", summary="Test a base connection")
+def test_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> dict[str, Any]:
+    return explorer(request).test(db, scope, connection_id)
+
+
+@router.get("/connections/{connection_id}/explore", summary="Explore a base connection")
+def explore_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> Any:
+    return explorer(request).explore(db, scope, connection_id, dict(request.query_params))

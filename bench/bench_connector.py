@@ -38,6 +38,12 @@ from bench.bench_emulator import _start_emulator
 
 CLIENT = ("headwater-demo-client", "headwater-demo-secret")
 VERSION = "62.0"
+# Scan__c (base64) keeps the read on REST. Notes__c and the formula Total__c are left out: the emulator's
+# REST cursor snapshot runs out of its 64 MB DuckDB memory on 200k rows with them (an emulator limit).
+REST_COLUMNS = [
+    "Name", "Account__c", "Amount__c", "Tax_Rate__c", "Status__c", "Due_Date__c", "Paid__c",
+    "Paid_At__c", "Quantity__c", "Line_Count__c", "Scan__c",
+]  # fmt: skip
 
 
 def _connector(url: str, ca: str) -> Any:
@@ -48,12 +54,12 @@ def _connector(url: str, ca: str) -> Any:
     return SalesforceConnector.from_auth("OAuth2 Client Credential", params, Settings(ca_bundle=Path(ca)))
 
 
-def child_connector(url: str, ca: str, sobject: str) -> dict[str, Any]:
+def child_connector(url: str, ca: str, sobject: str, columns: list[str] | None = None) -> dict[str, Any]:
     connector = _connector(url, ca)
-    plan = connector.reader.plan(sobject, None)
+    plan = connector.reader.plan(sobject, columns)
     started = time.perf_counter()
     rows = arrow_bytes = 0
-    for batch in connector.read(sobject, None, None):
+    for batch in connector.read(sobject, columns, None):
         assert batch.upserts is not None
         rows += batch.upserts.num_rows
         arrow_bytes += batch.upserts.nbytes
@@ -62,11 +68,11 @@ def child_connector(url: str, ca: str, sobject: str) -> dict[str, Any]:
     return {"rows": rows, "seconds": seconds, "arrow_bytes": arrow_bytes, "bulk": plan.use_bulk}
 
 
-def _soql(url: str, ca: str, sobject: str) -> str:
+def _soql(url: str, ca: str, sobject: str, columns: list[str] | None = None) -> str:
     from headwater.connectors.salesforce.soql import select
 
     connector = _connector(url, ca)
-    plan = connector.reader.plan(sobject, None)
+    plan = connector.reader.plan(sobject, columns)
     connector.close()
     return select(plan.described.name, plan.select)
 
@@ -111,7 +117,7 @@ def child_bulk_floor(url: str, ca: str, soql: str, names: list[str], max_records
     with _bare_client(url, ca) as client:
         v = f"/services/data/v{VERSION}"
         started = time.perf_counter()
-        job = client.post(f"{v}/jobs/query", json={"operation": "queryAll", "query": soql}).json()
+        job = client.post(f"{v}/jobs/query", json={"operation": "query", "query": soql}).json()
         while client.get(f"{v}/jobs/query/{job['id']}").json()["state"] != "JobComplete":
             time.sleep(0.05)
         rows = size = 0
@@ -133,10 +139,12 @@ def child_rest_floor(url: str, ca: str, soql: str) -> dict[str, Any]:
     with _bare_client(url, ca) as client:
         started = time.perf_counter()
         rows = 0
-        path: str | None = f"/services/data/v{VERSION}/queryAll/"
+        path: str | None = f"/services/data/v{VERSION}/query/"
         params: dict[str, str] | None = {"q": soql}
         while path:
             body = orjson.loads(client.get(path, params=params).content)
+            if not isinstance(body, dict):
+                raise RuntimeError(f"REST page failed: {body}")
             rows += len(body["records"])
             path, params = (None if body["done"] else body["nextRecordsUrl"]), None
         seconds = time.perf_counter() - started
@@ -194,14 +202,16 @@ def rest_size(rows: int, root: Path) -> None:
     process, url = _start_emulator_objects(data_dir, {"Invoice__c": rows, "Account": 1000})
     ca = str(data_dir / "tls" / "ca.pem")
     try:
-        soql = _soql(url, ca, "Invoice__c")
+        soql = _soql(url, ca, "Invoice__c", REST_COLUMNS)
         floor = _child("child_rest_floor", url, ca, soql)
-        ours = _child("child_connector", url, ca, "Invoice__c")
+        ours = _child("child_connector", url, ca, "Invoice__c", REST_COLUMNS)
     finally:
         process.terminate()
         process.wait()
     assert ours["rows"] == floor["rows"] == rows and not ours["bulk"], (ours, floor)
-    print(f"--- REST path: Invoice__c x {rows:,} (queryAll + nextRecordsUrl, 2,000 rows a page)")
+    print(
+        f"--- REST path: Invoice__c x {rows:,}, {len(REST_COLUMNS) + 1} columns (query + nextRecordsUrl, 2,000 rows a page)"
+    )
     print(_line("floor: httpx + orjson loop", floor))
     print(_line("connector (Arrow, typed)", ours))
     ratio = (ours["rows"] / ours["seconds"]) / (floor["rows"] / floor["seconds"])

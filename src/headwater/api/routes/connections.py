@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from headwater.api.auth import check_request
@@ -11,6 +12,7 @@ from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
 from headwater.api.routes.common import app_state, in_transaction, query_pairs
 from headwater.api.services.connections import Connections, CreateConnection
+from headwater.api.services.explore import Explorer
 from headwater.store.resources import Scope
 
 router = APIRouter(tags=["Connections"])
@@ -78,3 +80,22 @@ async def delete_connection(request: Request, connection_id: str, scope: Caller)
     connections = service(request)
     await in_transaction(request, lambda db: connections.delete(db, scope, connection_id))
     return Response(status_code=204)
+
+
+def explorer(request: Request) -> Explorer:
+    return Explorer(service(request), app_state(request).settings)
+
+
+@router.get("/connections/{connection_id}/test", summary="Test a base connection")
+async def test_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+    explore = explorer(request)
+    ref = await in_transaction(request, lambda db: explore.load(db, scope, connection_id), read_only=True)
+    return JSONBody(await to_thread.run_sync(explore.test, ref))
+
+
+@router.get("/connections/{connection_id}/explore", summary="Explore a base connection")
+async def explore_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+    explore, params = explorer(request), dict(request.query_params)
+    explore.check_params(params)
+    ref = await in_transaction(request, lambda db: explore.load(db, scope, connection_id), read_only=True)
+    return JSONBody(await to_thread.run_sync(explore.explore, ref, params))

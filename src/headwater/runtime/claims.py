@@ -1,0 +1,201 @@
+"""Worker-side state changes of a run, each one conditional update: the run row is the truth.
+
+* ``claim_run``: ``scheduled -> inProgress`` with owner and heartbeat, only if still scheduled and due;
+  of two workers that got the same run id (duplicate delivery), exactly one wins.
+* ``touch_run``: heartbeat + progress, only while this owner still holds the run. A worker that lost
+  its claim (declared dead, run handed to someone else) learns it here and stops.
+* ``requeue_stale_runs``: ``inProgress`` runs whose heartbeat is older than the timeout go back to
+  ``scheduled`` (their worker died); never lost, never ``inProgress`` forever.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
+
+import sqlalchemy as sa
+
+from headwater.core.ids import new_etag
+from headwater.core.timeutil import now_ms
+from headwater.runtime.runs import FAILED, IN_PROGRESS, SCHEDULED, SUCCESS
+from headwater.runtime.tables import flow_runtime, runs
+
+DEFAULT_STALE_AFTER_MS = 60_000
+
+
+def claim_run(conn: sa.Connection, run_id: str, owner: str, *, now: int | None = None) -> bool:
+    """Take the run for ``owner``; ``False`` when it is not (or no longer, or not yet) claimable."""
+    now = now_ms() if now is None else now
+    result = conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id, runs.c.status == SCHEDULED, runs.c.not_before <= now)
+        .values(
+            status=IN_PROGRESS,
+            owner=owner,
+            heartbeat_at=now,
+            attempt=runs.c.attempt + 1,
+            started_at=sa.func.coalesce(runs.c.started_at, now),
+            etag=new_etag(),
+            updated_at=now,
+        )
+    )
+    return result.rowcount == 1
+
+
+def claimable_run_ids(conn: sa.Connection, *, limit: int = 10, now: int | None = None) -> list[str]:
+    now = now_ms() if now is None else now
+    query = (
+        sa.select(runs.c.id)
+        .where(runs.c.status == SCHEDULED, runs.c.not_before <= now)
+        .order_by(runs.c.created_at, runs.c.id)
+        .limit(limit)
+    )
+    return list(conn.execute(query).scalars())
+
+
+def touch_run(
+    conn: sa.Connection, run_id: str, owner: str, progress: Mapping[str, Any] | None = None
+) -> bool:
+    """Heartbeat (and progress) while ``owner`` holds the run; ``False`` means the claim was lost."""
+    now = now_ms()
+    values: dict[str, Any] = {"heartbeat_at": now, "updated_at": now}
+    if progress is not None:
+        values["progress"] = dict(progress)
+    result = conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id, runs.c.owner == owner, runs.c.status == IN_PROGRESS)
+        .values(**values)
+    )
+    return result.rowcount == 1
+
+
+def complete_run(
+    conn: sa.Connection,
+    run_id: str,
+    owner: str,
+    *,
+    progress: Mapping[str, Any],
+    cursor: Any,
+) -> bool:
+    """Mark success and advance the flow's cursor — one transaction, after the lake commit succeeded."""
+    now = now_ms()
+    result = conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id, runs.c.owner == owner, runs.c.status == IN_PROGRESS)
+        .values(
+            status=SUCCESS,
+            progress=dict(progress),
+            cursor_out=cursor,
+            completed_at=now,
+            heartbeat_at=now,
+            etag=new_etag(),
+            updated_at=now,
+        )
+    )
+    if result.rowcount != 1:
+        return False
+    flow_id = conn.execute(sa.select(runs.c.flow_id).where(runs.c.id == run_id)).scalar_one()
+    conn.execute(
+        flow_runtime.update()
+        .where(flow_runtime.c.flow_id == flow_id)
+        .values(cursor=cursor, cursor_run_id=run_id, last_run_id=run_id, updated_at=now)
+    )
+    return True
+
+
+def fail_run(
+    conn: sa.Connection,
+    run_id: str,
+    owner: str,
+    *,
+    errors: list[dict[str, Any]],
+    progress: Mapping[str, Any] | None,
+    retry_at: int | None,
+) -> str | None:
+    """Record a failed attempt: back to ``scheduled`` at ``retry_at`` when given, else ``failed``.
+
+    Returns the new status, or ``None`` when this owner no longer held the run.
+    """
+    now = now_ms()
+    status = SCHEDULED if retry_at is not None else FAILED
+    values: dict[str, Any] = {
+        "status": status,
+        "errors": errors,
+        "etag": new_etag(),
+        "updated_at": now,
+        "owner": None if status == SCHEDULED else owner,
+        "heartbeat_at": now,
+    }
+    if progress is not None:
+        values["progress"] = dict(progress)
+    if retry_at is not None:
+        values["not_before"] = retry_at
+    else:
+        values["completed_at"] = now
+    result = conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id, runs.c.owner == owner, runs.c.status == IN_PROGRESS)
+        .values(**values)
+    )
+    if result.rowcount != 1:
+        return None
+    if status == FAILED:
+        flow_id = conn.execute(sa.select(runs.c.flow_id).where(runs.c.id == run_id)).scalar_one()
+        conn.execute(
+            flow_runtime.update().where(flow_runtime.c.flow_id == flow_id).values(last_run_id=run_id)
+        )
+    return status
+
+
+def requeue_stale_runs(
+    conn: sa.Connection, *, stale_after_ms: int = DEFAULT_STALE_AFTER_MS, now: int | None = None
+) -> list[str]:
+    """Put runs whose worker stopped heart-beating back in the queue; return their ids.
+
+    A run that already used all its attempts this way is marked failed instead, so a run that kills
+    its worker every time (out of memory, say) cannot loop forever.
+    """
+    now = now_ms() if now is None else now
+    cutoff = now - stale_after_ms
+    stale = conn.execute(
+        sa.select(runs.c.id, runs.c.attempt, runs.c.max_attempts).where(
+            runs.c.status == IN_PROGRESS, runs.c.heartbeat_at < cutoff
+        )
+    ).all()
+    requeued = []
+    for run_id, attempt, max_attempts in stale:
+        exhausted = attempt >= max_attempts
+        values: dict[str, Any] = {
+            "status": FAILED if exhausted else SCHEDULED,
+            "owner": None,
+            "etag": new_etag(),
+            "updated_at": now,
+            "not_before": 0,
+        }
+        if exhausted:
+            values["completed_at"] = now
+            values["errors"] = [
+                {
+                    "code": "CONNECTOR-2003-500",
+                    "message": f"The worker executing this run stopped responding {attempt} times; the run was abandoned.",
+                }
+            ]
+        result = conn.execute(
+            runs.update()
+            .where(runs.c.id == run_id, runs.c.status == IN_PROGRESS, runs.c.heartbeat_at < cutoff)
+            .values(**values)
+        )
+        if result.rowcount == 1 and not exhausted:
+            requeued.append(run_id)
+    return requeued
+
+
+__all__ = [
+    "DEFAULT_STALE_AFTER_MS",
+    "claim_run",
+    "claimable_run_ids",
+    "complete_run",
+    "fail_run",
+    "requeue_stale_runs",
+    "touch_run",
+]

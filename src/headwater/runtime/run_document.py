@@ -26,7 +26,7 @@ def _duration(started: Any, completed: Any, **extensions: Any) -> dict[str, Any]
 
 
 def _record_summary(progress: Mapping[str, Any]) -> dict[str, Any]:
-    summary = {
+    summary: dict[str, Any] = {
         "inputRecordCount": int(progress.get("inputRecordCount", 0)),
         "outputRecordCount": int(progress.get("outputRecordCount", 0)),
         "failedRecordCount": int(progress.get("failedRecordCount", 0)),

@@ -190,12 +190,41 @@ def requeue_stale_runs(
     return requeued
 
 
+def requeue_runs_of_owners(conn: sa.Connection, owners: list[str]) -> list[str]:
+    """Put the ``inProgress`` runs of owners known to be dead back in the queue at once (no timeout wait)."""
+    if not owners:
+        return []
+    ids = list(
+        conn.execute(
+            sa.select(runs.c.id).where(runs.c.status == IN_PROGRESS, runs.c.owner.in_(owners))
+        ).scalars()
+    )
+    if ids:
+        conn.execute(
+            runs.update()
+            .where(runs.c.id.in_(ids), runs.c.status == IN_PROGRESS, runs.c.owner.in_(owners))
+            .values(status=SCHEDULED, owner=None, not_before=0, etag=new_etag(), updated_at=now_ms())
+        )
+    return ids
+
+
+def in_progress_owners(conn: sa.Connection, prefix: str) -> list[str]:
+    query = (
+        sa.select(runs.c.owner)
+        .where(runs.c.status == IN_PROGRESS, runs.c.owner.startswith(prefix))
+        .distinct()
+    )
+    return [owner for owner in conn.execute(query).scalars() if owner]
+
+
 __all__ = [
     "DEFAULT_STALE_AFTER_MS",
     "claim_run",
     "claimable_run_ids",
     "complete_run",
     "fail_run",
+    "in_progress_owners",
+    "requeue_runs_of_owners",
     "requeue_stale_runs",
     "touch_run",
 ]

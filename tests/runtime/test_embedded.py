@@ -1,0 +1,71 @@
+"""The embedded runtime: the monitor creates due runs and a bounded pool executes them."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+from pathlib import Path
+
+import sqlalchemy as sa
+from memory_parts import MemorySource, make_accounts, plan_builder, read_lake
+
+from headwater.runtime.embedded import EmbeddedRuntime, dead_local_owners
+from headwater.runtime.executor import wait_for
+from headwater.runtime.runs import list_runs, register_flow
+from headwater.runtime.tables import runs
+
+ORG, SANDBOX = "ORG@AdobeOrg", "prod"
+
+
+def test_due_flows_run_in_a_bounded_pool(engine: sa.Engine, tmp_path: Path) -> None:
+    start = int(time.time()) - 5
+    sources = {}
+    for index in range(3):
+        flow_id = f"flow-{index}"
+        sources[flow_id] = MemorySource(make_accounts(50, start=index * 1000), batch_size=10, delay=0.02)
+        with engine.begin() as conn:
+            register_flow(
+                conn,
+                flow_id=flow_id,
+                org_id=ORG,
+                sandbox_name=SANDBOX,
+                schedule_params={"startTime": start, "frequency": "day", "interval": 1},
+            )
+
+    def builder(context):  # type: ignore[no-untyped-def]
+        return plan_builder(sources[context.flow_id], tmp_path / context.flow_id)(context)
+
+    runtime = EmbeddedRuntime(engine, builder, workers=1, tick_seconds=0.02, heartbeat_seconds=0.05)
+    peak = 0
+    runtime.start()
+    try:
+
+        def all_done() -> bool:
+            nonlocal peak
+            with engine.connect() as conn:
+                statuses = list(conn.execute(sa.select(runs.c.status)).scalars())
+            peak = max(peak, statuses.count("inProgress"))
+            return len(statuses) == 3 and all(status == "success" for status in statuses)
+
+        assert wait_for(all_done, timeout=60, interval=0.01)
+    finally:
+        runtime.stop()
+    assert peak == 1  # one worker: never two runs at once
+    for index in range(3):
+        assert read_lake(tmp_path / f"flow-{index}").num_rows == 50
+    with engine.connect() as conn:
+        assert len(list_runs(conn, org_id=ORG, sandbox_name=SANDBOX)) == 3  # one slot each, no duplicates
+
+
+def test_dead_local_owners_are_recognised() -> None:
+    host = socket.gethostname()
+    me = f"embedded:{host}:{os.getpid()}:aaaa"
+    earlier_in_this_process = f"embedded:{host}:{os.getpid()}:bbbb"
+    gone = f"embedded:{host}:999999999:cccc"
+    alive = f"embedded:{host}:1:dddd"  # pid 1 always exists
+    elsewhere = "embedded:another-host:12:eeee"
+    assert dead_local_owners([me, earlier_in_this_process, gone, alive, elsewhere, "junk"], me) == [
+        earlier_in_this_process,
+        gone,
+    ]

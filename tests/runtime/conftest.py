@@ -51,3 +51,16 @@ def pg_engine(pg_schema_url: tuple[str, str]) -> Iterator[sa.Engine]:
     _reset(eng)
     yield eng
     eng.dispose()
+
+
+@pytest.fixture
+def queue_schema(postgres_url: str) -> Iterator[str]:
+    """A schema of its own for procrastinate's tables."""
+    schema = f"hw_queue_{secrets.token_hex(4)}"
+    admin = sa.create_engine(postgres_url)
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'CREATE SCHEMA "{schema}"'))
+    yield schema
+    with admin.begin() as conn:
+        conn.execute(sa.text(f'DROP SCHEMA "{schema}" CASCADE'))
+    admin.dispose()

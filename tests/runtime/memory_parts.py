@@ -166,3 +166,17 @@ def plan_builder(
 
 def read_lake(path: Path) -> pa.Table:
     return DeltaTable(str(path)).to_pyarrow_table().sort_by("Id")
+
+
+def env_plan_factory(_settings: object, _engine: object) -> PlanBuilder:
+    """A ``--plans`` factory for CLI tests: 75 accounts into ``$HW_TEST_LAKE/<flow id>``."""
+    import os
+
+    lake_root = Path(os.environ["HW_TEST_LAKE"])
+
+    def build(context: RunContext) -> RunPlan:
+        return plan_builder(MemorySource(make_accounts(75), batch_size=25), lake_root / context.flow_id)(
+            context
+        )
+
+    return build

@@ -270,3 +270,31 @@ def test_runs_are_scoped_by_org_and_sandbox(engine: sa.Engine) -> None:
         listed = list_runs(conn, org_id=ORG, sandbox_name=SANDBOX, flow_id="flow-1")
         assert [item["id"] for item in listed] == [run_id]
         assert list_runs(conn, org_id=ORG, sandbox_name=SANDBOX, flow_id="flow-1", status="success") == []
+
+
+def test_runs_of_one_flow_never_execute_at_the_same_time(engine: sa.Engine) -> None:
+    add_flow(engine, "once", startTime=str(START), frequency="once")
+    with engine.begin() as conn:
+        first = create_run_for_flow(conn, flow_id="once", org_id=ORG, sandbox_name=SANDBOX)["id"]
+        second = create_run_for_flow(conn, flow_id="once", org_id=ORG, sandbox_name=SANDBOX)["id"]
+    barrier = threading.Barrier(2)
+    wins: list[str] = []
+
+    def claimer(run_id: str) -> None:
+        barrier.wait()
+        with engine.begin() as conn:
+            if claim_run(conn, run_id, f"owner-of-{run_id}"):
+                wins.append(run_id)
+
+    threads = [threading.Thread(target=claimer, args=(run_id,)) for run_id in (first, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    assert len(wins) == 1
+    (loser,) = {first, second} - set(wins)
+    with engine.begin() as conn:
+        assert claimable_run_ids(conn) == []  # the flow is busy
+        complete_run(conn, wins[0], f"owner-of-{wins[0]}", progress={}, cursor=None)
+        assert claimable_run_ids(conn) == [loser]
+        assert claim_run(conn, loser, "next")

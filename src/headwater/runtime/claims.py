@@ -23,12 +23,31 @@ from headwater.runtime.tables import flow_runtime, runs
 DEFAULT_STALE_AFTER_MS = 60_000
 
 
+def _flow_is_busy(flow_id: Any) -> sa.ColumnElement[bool]:
+    """True when another run of the flow is executing: runs of one flow never overlap (shared cursor)."""
+    other = runs.alias("other")
+    return sa.exists().where(other.c.flow_id == flow_id, other.c.status == IN_PROGRESS)
+
+
 def claim_run(conn: sa.Connection, run_id: str, owner: str, *, now: int | None = None) -> bool:
-    """Take the run for ``owner``; ``False`` when it is not (or no longer, or not yet) claimable."""
+    """Take the run for ``owner``; ``False`` when it is not (or no longer, or not yet) claimable, or when
+    another run of its flow is executing (both would read from the same cursor and write the same table).
+    """
     now = now_ms() if now is None else now
+    flow_id = conn.execute(sa.select(runs.c.flow_id).where(runs.c.id == run_id)).scalar_one_or_none()
+    if flow_id is None:
+        return False
+    # Serialise claims per flow: on PostgreSQL the row lock makes the busy check below see the other
+    # claimer's committed result; SQLite serialises every write transaction anyway.
+    conn.execute(sa.select(flow_runtime.c.flow_id).where(flow_runtime.c.flow_id == flow_id).with_for_update())
     result = conn.execute(
         runs.update()
-        .where(runs.c.id == run_id, runs.c.status == SCHEDULED, runs.c.not_before <= now)
+        .where(
+            runs.c.id == run_id,
+            runs.c.status == SCHEDULED,
+            runs.c.not_before <= now,
+            sa.not_(_flow_is_busy(flow_id)),
+        )
         .values(
             status=IN_PROGRESS,
             owner=owner,
@@ -43,10 +62,11 @@ def claim_run(conn: sa.Connection, run_id: str, owner: str, *, now: int | None =
 
 
 def claimable_run_ids(conn: sa.Connection, *, limit: int = 10, now: int | None = None) -> list[str]:
+    """Due scheduled runs, oldest first, skipping flows that have a run executing."""
     now = now_ms() if now is None else now
     query = (
         sa.select(runs.c.id)
-        .where(runs.c.status == SCHEDULED, runs.c.not_before <= now)
+        .where(runs.c.status == SCHEDULED, runs.c.not_before <= now, sa.not_(_flow_is_busy(runs.c.flow_id)))
         .order_by(runs.c.created_at, runs.c.id)
         .limit(limit)
     )

@@ -14,6 +14,7 @@ Every worker also runs the housekeeping loop (any number may run at once, see ``
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 from typing import Any
 
@@ -118,10 +119,8 @@ class ProcrastinateRuntime:
                 await self.housekeeping()
             except Exception:  # keep the loop alive through a database hiccup
                 log.exception("housekeeping failed; retrying")
-            try:
+            with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), timeout=self.tick_seconds)
-            except TimeoutError:
-                pass
 
     async def run_async(
         self, *, stop: asyncio.Event | None = None, install_signal_handlers: bool = True

@@ -69,3 +69,40 @@ def test_dead_local_owners_are_recognised() -> None:
         earlier_in_this_process,
         gone,
     ]
+
+
+def test_serve_start_up_helper_creates_tables_and_honours_zero_workers(tmp_path: Path) -> None:
+    from headwater.core.settings import load_settings
+    from headwater.runtime.db import make_engine
+    from headwater.runtime.embedded import start_embedded_runtime
+    from headwater.runtime.runs import create_run_for_flow
+
+    settings = load_settings(data_dir=tmp_path, embedded_workers=0)
+    engine = make_engine(settings.resolved_database_url)
+    source = MemorySource(make_accounts(5))
+    idle = start_embedded_runtime(settings, engine, plan_builder(source, tmp_path / "t"))
+    with engine.begin() as conn:
+        register_flow(
+            conn,
+            flow_id="f",
+            org_id=ORG,
+            sandbox_name=SANDBOX,
+            schedule_params={"startTime": 1, "frequency": "once"},
+        )
+        run_id = create_run_for_flow(conn, flow_id="f", org_id=ORG, sandbox_name=SANDBOX)["id"]
+    time.sleep(0.3)
+    idle.stop()
+    with engine.connect() as conn:
+        assert conn.execute(sa.select(runs.c.status).where(runs.c.id == run_id)).scalar_one() == "scheduled"
+
+    busy = start_embedded_runtime(
+        load_settings(data_dir=tmp_path, embedded_workers=1), engine, plan_builder(source, tmp_path / "t")
+    )
+    try:
+        assert wait_for(lambda: read_lake_rows(tmp_path / "t") == 5, timeout=30)
+    finally:
+        busy.stop()
+
+
+def read_lake_rows(path: Path) -> int:
+    return read_lake(path).num_rows if (path / "_delta_log").exists() else 0

@@ -20,6 +20,7 @@ from concurrent.futures import Future, ThreadPoolExecutor
 
 import sqlalchemy as sa
 
+from headwater.core.settings import Settings
 from headwater.runtime.claims import (
     DEFAULT_STALE_AFTER_MS,
     claimable_run_ids,
@@ -30,6 +31,7 @@ from headwater.runtime.claims import (
 from headwater.runtime.executor import Backoff, RunExecutor
 from headwater.runtime.monitor import create_due_runs
 from headwater.runtime.ports import PlanBuilder
+from headwater.runtime.tables import create_runtime_tables
 
 log = logging.getLogger(__name__)
 
@@ -156,4 +158,14 @@ class EmbeddedRuntime:
             return all(future.done() for future in self._in_flight.values())
 
 
-__all__ = ["EmbeddedRuntime", "dead_local_owners", "owner_id"]
+def start_embedded_runtime(
+    settings: Settings, engine: sa.Engine, plan_builder: PlanBuilder
+) -> EmbeddedRuntime:
+    """What ``headwater serve`` calls at start-up (and ``runtime.stop()`` at shutdown)."""
+    create_runtime_tables(engine)
+    runtime = EmbeddedRuntime(engine, plan_builder, workers=settings.embedded_workers)
+    runtime.start()
+    return runtime
+
+
+__all__ = ["EmbeddedRuntime", "dead_local_owners", "owner_id", "start_embedded_runtime"]

@@ -169,14 +169,16 @@ def read_lake(path: Path) -> pa.Table:
 
 
 def env_plan_factory(_settings: object, _engine: object) -> PlanBuilder:
-    """A ``--plans`` factory for CLI tests: 75 accounts into ``$HW_TEST_LAKE/<flow id>``."""
+    """A ``--plans`` factory for CLI tests: ``$HW_TEST_ROWS`` (75) accounts into ``$HW_TEST_LAKE/<flow id>``,
+    batches of 25 each ``$HW_TEST_DELAY`` (0) seconds apart."""
     import os
 
     lake_root = Path(os.environ["HW_TEST_LAKE"])
+    rows = int(os.environ.get("HW_TEST_ROWS", "75"))
+    delay = float(os.environ.get("HW_TEST_DELAY", "0"))
 
     def build(context: RunContext) -> RunPlan:
-        return plan_builder(MemorySource(make_accounts(75), batch_size=25), lake_root / context.flow_id)(
-            context
-        )
+        source = MemorySource(make_accounts(rows), batch_size=25, delay=delay)
+        return plan_builder(source, lake_root / context.flow_id)(context)
 
     return build

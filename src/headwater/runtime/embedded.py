@@ -28,7 +28,7 @@ from headwater.runtime.claims import (
     requeue_runs_of_owners,
     requeue_stale_runs,
 )
-from headwater.runtime.executor import Backoff, RunExecutor
+from headwater.runtime.executor import Backoff, RunExecutor, heartbeat_interval
 from headwater.runtime.monitor import create_due_runs
 from headwater.runtime.ports import PlanBuilder
 from headwater.runtime.tables import create_runtime_tables
@@ -85,7 +85,11 @@ class EmbeddedRuntime:
         self.stale_after_ms = stale_after_ms
         self.owner = owner_id("embedded")
         self.executor = RunExecutor(
-            engine, plan_builder, self.owner, heartbeat_seconds=heartbeat_seconds, backoff=backoff
+            engine,
+            plan_builder,
+            self.owner,
+            heartbeat_seconds=heartbeat_interval(heartbeat_seconds, stale_after_ms),
+            backoff=backoff,
         )
         self._pool = ThreadPoolExecutor(max_workers=max(1, workers), thread_name_prefix="headwater-run")
         self._in_flight: dict[str, Future[str | None]] = {}

@@ -275,6 +275,11 @@ class RunExecutor:
             )
 
 
+def heartbeat_interval(requested_seconds: float, stale_after_ms: int) -> float:
+    """The heartbeat period to use: at most a third of the stale timeout, so a live run is never taken over."""
+    return min(requested_seconds, stale_after_ms / 3000)
+
+
 def wait_for(predicate: Callable[[], bool], timeout: float, interval: float = 0.05) -> bool:
     """Poll ``predicate`` until true or ``timeout`` seconds pass (helper for loops and tests)."""
     deadline = time.monotonic() + timeout

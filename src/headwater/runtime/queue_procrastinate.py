@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from procrastinate.exceptions import AlreadyEnqueued
 
 from headwater.runtime.claims import DEFAULT_STALE_AFTER_MS, claimable_run_ids, requeue_stale_runs
-from headwater.runtime.executor import Backoff, RunExecutor
+from headwater.runtime.executor import Backoff, RunExecutor, heartbeat_interval
 from headwater.runtime.monitor import create_due_runs
 from headwater.runtime.ports import PlanBuilder
 
@@ -79,7 +79,11 @@ class ProcrastinateRuntime:
         self.tick_seconds = tick_seconds
         self.stale_after_ms = stale_after_ms
         self.executor = RunExecutor(
-            engine, plan_builder, owner, heartbeat_seconds=heartbeat_seconds, backoff=backoff
+            engine,
+            plan_builder,
+            owner,
+            heartbeat_seconds=heartbeat_interval(heartbeat_seconds, stale_after_ms),
+            backoff=backoff,
         )
         self.task = app.task(name=TASK_NAME, queue=RUNS_QUEUE)(self._execute_job)
 

@@ -10,6 +10,7 @@ import os
 import signal
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -32,14 +33,15 @@ pytestmark = pytest.mark.slow
 
 
 def seed(engine: sa.Engine, lake: Path) -> None:
-    """A flow whose first run already landed 100 rows (table version 0)."""
+    """A once flow (due tomorrow: no scheduled run competes) whose first on-demand run landed 100 rows."""
+    tomorrow = str(int(time.time()) + 86_400)
     with engine.begin() as conn:
         register_flow(
             conn,
             flow_id="flow-1",
             org_id=ORG,
             sandbox_name=SANDBOX,
-            schedule_params={"startTime": "1700000000", "frequency": "once"},
+            schedule_params={"startTime": tomorrow, "frequency": "once"},
         )
     first = new_run(engine)
     assert (

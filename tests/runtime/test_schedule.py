@@ -218,3 +218,29 @@ def test_minute_and_week_periods() -> None:
     assert Schedule(NOW, Frequency.MINUTE, 15).period == 900
     assert Schedule(NOW, Frequency.WEEK, 2).period == 1_209_600
     assert Schedule(NOW, Frequency.DAY, 1).due_at(3) == NOW + 3 * 86_400
+
+
+def test_schedule_updates_before_and_after_the_start_time() -> None:
+    from headwater.runtime.schedule import validate_schedule_update
+
+    old = {"startTime": str(NOW), "frequency": "hour", "interval": "1"}
+    # before the start: anything valid, but not a start in the past
+    assert (
+        validate_schedule_update(old, {**old, "startTime": str(NOW + 60)}, now=NOW - 100).start_time
+        == NOW + 60
+    )
+    with pytest.raises(FlowError) as info:
+        validate_schedule_update(old, {**old, "startTime": str(NOW - 7200)}, now=NOW - 100)
+    assert info.value.code == "1360-400"
+    # after the start: frequency and interval may change; start time, once and backfill may not
+    assert validate_schedule_update(old, {**old, "frequency": "day"}, now=NOW + 1).frequency is Frequency.DAY
+    cases = [
+        ({**old, "startTime": str(NOW + 3600)}, "1366-400"),
+        ({"startTime": str(NOW), "frequency": "once"}, "1403-400"),
+        ({**old, "backfill": "false"}, "1404-400"),
+        ({**old, "interval": "0"}, "1362-400"),
+    ]
+    for new, code in cases:
+        with pytest.raises(FlowError) as info:
+            validate_schedule_update(old, new, now=NOW + 1)
+        assert info.value.code == code

@@ -210,6 +210,29 @@ def parse_schedule(params: Mapping[str, Any] | None, *, now: float | None = None
     return Schedule(start, frequency, interval, backfill)
 
 
+def validate_schedule_update(
+    old_params: Mapping[str, Any], new_params: Mapping[str, Any] | None, *, now: float
+) -> Schedule:
+    """Validate a PATCH of ``scheduleParams``: before the old start time anything valid goes (a new start
+    time must not be in the past); once it has passed, the start time (1366), a switch to ``once``
+    (ERR-SRC 1403) and ``backfill`` (ERR-SRC 1404) are frozen."""
+    old = parse_schedule(old_params)
+    if now < old.start_time:
+        return parse_schedule(new_params, now=now)
+    new = parse_schedule(new_params)
+    if new.start_time != old.start_time:
+        raise _bad_request(
+            "1366-400", "The start time has passed and the update operation is no longer allowed."
+        )
+    if new.frequency is Frequency.ONCE and old.frequency is not Frequency.ONCE:
+        raise _bad_request(
+            "1403-400", "The start time has passed and you can no longer change the frequency to once."
+        )
+    if new.backfill != old.backfill:
+        raise _bad_request("1404-400", "The start time has passed and you can no longer update backfill.")
+    return new
+
+
 # --- flow-level rules that depend on the schedule ------------------------------------------------------
 
 
@@ -331,5 +354,6 @@ __all__ = [
     "parse_schedule",
     "validate_connection_ids",
     "validate_copy_transformation",
+    "validate_schedule_update",
     "window_start_of",
 ]

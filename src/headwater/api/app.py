@@ -1,0 +1,37 @@
+"""The FastAPI app factory: ``create_app(settings)``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, FastAPI
+from sqlalchemy import Engine
+
+from headwater.api import errors
+from headwater.api.responses import JSONBody
+from headwater.api.routes import connections, ims, specs
+from headwater.api.state import build_state
+from headwater.core.settings import Settings
+
+FLOW_SERVICE_PREFIX = "/data/foundation/flowservice"
+
+
+def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
+    """The whole API. ``engine`` lets tests and embedders pass a prepared engine (e.g. a PG schema)."""
+    app = FastAPI(
+        title="Headwater Flow Service API",
+        version="1.0",
+        description="Adobe Experience Platform Flow Service API (sources), self-hosted.",
+        default_response_class=JSONBody,
+    )
+    app.state.headwater = build_state(settings, engine)
+    errors.install(app)
+    flow = APIRouter(prefix=FLOW_SERVICE_PREFIX)
+    flow.include_router(specs.router)
+    flow.include_router(connections.router)
+    app.include_router(flow)
+    app.include_router(ims.router)
+
+    @app.get("/health", tags=["Health"], summary="Liveness (no auth)")
+    def health() -> dict[str, str]:
+        return {"status": "ok"}
+
+    return app

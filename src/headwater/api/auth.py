@@ -1,0 +1,101 @@
+"""Header checks of every API request, in the order Adobe's layers apply them (contract §2.2).
+
+Gateway first: Authorization (403010 missing, 401013 invalid), x-api-key (403000 missing, 403003 not
+the token's client), x-gw-ims-org-id (400003 missing, 403025 not the token's org); then the
+content type of body-carrying requests; then Flow Service's sandbox check (FLOW-2100-404).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+
+from fastapi import Request
+from sqlalchemy.orm import Session, sessionmaker
+
+from headwater.core.errors import ContentTypeError, FlowError, GatewayError
+from headwater.store import tenants
+from headwater.store.resources import Scope
+
+BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
+SANDBOX_TTL_SECONDS = 5.0  # sandboxes are created by admin commands in other processes
+
+
+class SandboxCache:
+    """(org, sandbox name) -> exists, remembered briefly so authenticated reads skip the database."""
+
+    def __init__(self, sessions: sessionmaker[Session], ttl: float = SANDBOX_TTL_SECONDS) -> None:
+        self._sessions = sessions
+        self._ttl = ttl
+        self._known: dict[tuple[str, str], tuple[bool, float]] = {}
+
+    def exists(self, org_id: str, name: str) -> bool:
+        key = (org_id, name)
+        hit = self._known.get(key)
+        now = time.monotonic()
+        if hit is not None and hit[1] > now:
+            return hit[0]
+        with self._sessions() as session:
+            found = tenants.find_sandbox(session, org_id, name) is not None
+        self._known[key] = (found, now + self._ttl)
+        return found
+
+    def invalidate(self) -> None:
+        self._known.clear()
+
+
+@dataclass(frozen=True)
+class HeaderPolicy:
+    missing_sandbox: str  # "default" or "error"
+    default_sandbox: str
+
+
+def check_request(request: Request) -> Scope:
+    """The caller's scope, or the documented error for the first failing header."""
+    state = request.app.state.headwater
+    headers = request.headers
+    authorization = headers.get("authorization", "").strip()
+    if not authorization:
+        raise GatewayError(403, "403010", "Oauth token is missing.")
+    scheme, _, token = authorization.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise GatewayError(401, "401013", "Oauth token is not valid")
+    claims = state.tokens.verify(token.strip())
+    api_key = headers.get("x-api-key", "").strip()
+    if not api_key:
+        raise GatewayError(403, "403000", "Api Key is required")
+    if api_key != claims.client_id:
+        raise GatewayError(403, "403003", "Api Key is invalid")
+    org_id = headers.get("x-gw-ims-org-id", "").strip()
+    if not org_id:
+        raise GatewayError(400, "400003", "Missing header")
+    if org_id != claims.org_id:
+        raise GatewayError(403, "403025", "Profile is not valid")
+    if request.method in BODY_METHODS and not _is_json(headers.get("content-type", "")):
+        raise ContentTypeError()
+    sandbox = _sandbox_name(headers.get("x-sandbox-name"), state.policy)
+    if not state.sandboxes.exists(org_id, sandbox):
+        raise FlowError(
+            "2100-404",
+            "Sandbox not found",
+            f"The sandbox with the name '{sandbox}' could not be found. "
+            "Please check the sandbox name and try again.",
+        )
+    return Scope(org_id=org_id, sandbox_name=sandbox, client_id=claims.client_id)
+
+
+def _is_json(content_type: str) -> bool:
+    media = content_type.split(";", 1)[0].strip().lower()
+    return media == "application/json" or (media.startswith("application/") and media.endswith("+json"))
+
+
+def _sandbox_name(header: str | None, policy: HeaderPolicy) -> str:
+    if header is not None and header.strip():
+        return header.strip()
+    if policy.missing_sandbox == "error":
+        raise FlowError(
+            "2105-400",
+            "Header is missing",
+            "The header x-sandbox-name is missing in the request. Please add the header in the request and try again.",
+        )
+    return policy.default_sandbox

@@ -1,0 +1,47 @@
+"""Everything a running app holds: settings, the store, specs, crypto and the auth caches."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from headwater.api.auth import HeaderPolicy, SandboxCache
+from headwater.api.tokens import TokenService
+from headwater.core.settings import Settings
+from headwater.specs import SpecRegistry, load_registry
+from headwater.store import db
+from headwater.store.crypto import SecretBox, derive_key, load_secret_key
+
+
+@dataclass
+class AppState:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    specs: SpecRegistry
+    secret_box: SecretBox
+    tokens: TokenService
+    sandboxes: SandboxCache
+    policy: HeaderPolicy
+
+
+def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bool = True) -> AppState:
+    engine = engine or db.make_engine(settings.resolved_database_url)
+    if migrate:
+        db.upgrade(engine)
+    sessions = db.session_factory(engine)
+    key = load_secret_key(settings)
+    return AppState(
+        settings=settings,
+        engine=engine,
+        sessions=sessions,
+        specs=load_registry(),
+        secret_box=SecretBox(key),
+        tokens=TokenService(derive_key(key, "headwater/token-signing/v1"), settings.token_ttl_seconds),
+        sandboxes=SandboxCache(sessions),
+        policy=HeaderPolicy(
+            missing_sandbox=settings.missing_sandbox, default_sandbox=settings.default_sandbox
+        ),
+    )

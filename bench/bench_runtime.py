@@ -17,11 +17,10 @@ from typing import Any
 import pyarrow as pa
 from deltalake import write_deltalake
 
-from headwater.runtime.db import make_engine
 from headwater.runtime.executor import RunExecutor
 from headwater.runtime.ports import CommitResult, RunContext, RunPlan
 from headwater.runtime.runs import create_run_for_flow, register_flow
-from headwater.runtime.tables import create_runtime_tables
+from headwater.store.db import make_engine, upgrade
 
 
 def make_batches(rows: int, batch: int) -> list[pa.RecordBatch]:
@@ -90,7 +89,7 @@ class DeltaAppendWriter(NullWriter):
 
 def timed_run(workdir: Path, name: str, batches: list[pa.RecordBatch], writer_factory: Any) -> float:
     engine = make_engine(f"sqlite:///{workdir / (name + '.db')}")
-    create_runtime_tables(engine)
+    upgrade(engine)
     with engine.begin() as conn:
         register_flow(
             conn,

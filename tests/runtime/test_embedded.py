@@ -73,12 +73,13 @@ def test_dead_local_owners_are_recognised() -> None:
 
 def test_serve_start_up_helper_creates_tables_and_honours_zero_workers(tmp_path: Path) -> None:
     from headwater.core.settings import load_settings
-    from headwater.runtime.db import make_engine
     from headwater.runtime.embedded import start_embedded_runtime
     from headwater.runtime.runs import create_run_for_flow
+    from headwater.store.db import make_engine, upgrade
 
     settings = load_settings(data_dir=tmp_path, embedded_workers=0)
     engine = make_engine(settings.resolved_database_url)
+    upgrade(engine)
     source = MemorySource(make_accounts(5))
     idle = start_embedded_runtime(settings, engine, plan_builder(source, tmp_path / "t"))
     with engine.begin() as conn:
@@ -106,3 +107,43 @@ def test_serve_start_up_helper_creates_tables_and_honours_zero_workers(tmp_path:
 
 def read_lake_rows(path: Path) -> int:
     return read_lake(path).num_rows if (path / "_delta_log").exists() else 0
+
+
+def test_shutdown_hands_runs_in_flight_back_before_their_commit(engine: sa.Engine, tmp_path: Path) -> None:
+    from headwater.runtime.runs import create_run_for_flow, get_run
+
+    with engine.begin() as conn:
+        register_flow(
+            conn,
+            flow_id="f",
+            org_id=ORG,
+            sandbox_name=SANDBOX,
+            schedule_params={"startTime": int(time.time()) + 86_400, "frequency": "once"},
+        )
+        run_id = create_run_for_flow(conn, flow_id="f", org_id=ORG, sandbox_name=SANDBOX)["id"]
+
+    def run_state() -> dict:
+        with engine.connect() as conn:
+            return get_run(conn, run_id=run_id, org_id=ORG, sandbox_name=SANDBOX)
+
+    slow = MemorySource(make_accounts(400), batch_size=10, delay=0.05)
+    runtime = EmbeddedRuntime(
+        engine, plan_builder(slow, tmp_path / "t"), workers=1, tick_seconds=0.02, heartbeat_seconds=0.05
+    )
+    runtime.start()
+    assert wait_for(lambda: run_state()["metrics"]["recordSummary"]["inputRecordCount"] > 0, timeout=30)
+    started = time.monotonic()
+    runtime.stop(wait=False)
+    assert time.monotonic() - started < 1.5  # one batch at most, not the ~2 s of reading left
+    handed_back = run_state()
+    assert handed_back["state"] == "scheduled" and handed_back["providerRefId"].endswith(":0")
+    assert not (tmp_path / "t").exists()  # nothing committed
+
+    fast = MemorySource(make_accounts(400), batch_size=100)
+    again = EmbeddedRuntime(engine, plan_builder(fast, tmp_path / "t"), workers=1, tick_seconds=0.02)
+    again.start()
+    try:
+        assert wait_for(lambda: run_state()["state"] == "success", timeout=30)
+    finally:
+        again.stop()
+    assert run_state()["providerRefId"].endswith(":1") and read_lake(tmp_path / "t").num_rows == 400

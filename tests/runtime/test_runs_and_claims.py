@@ -298,3 +298,45 @@ def test_runs_of_one_flow_never_execute_at_the_same_time(engine: sa.Engine) -> N
         complete_run(conn, wins[0], f"owner-of-{wins[0]}", progress={}, cursor=None)
         assert claimable_run_ids(conn) == [loser]
         assert claim_run(conn, loser, "next")
+
+
+def test_migration_matches_the_runtime_tables(engine: sa.Engine) -> None:
+    from headwater.runtime.tables import runtime_metadata
+
+    inspector = sa.inspect(engine)
+    for table in runtime_metadata.sorted_tables:
+        migrated = {column["name"]: column for column in inspector.get_columns(table.name)}
+        assert set(migrated) == set(table.columns.keys()), table.name
+        for column in table.columns:
+            assert migrated[column.name]["nullable"] == column.nullable, (table.name, column.name)
+        indexes = {index["name"] for index in inspector.get_indexes(table.name)}
+        assert {index.name for index in table.indexes} <= indexes
+    uniques = {constraint["name"] for constraint in inspector.get_unique_constraints("hw_runs")}
+    assert "uq_hw_runs_flow_slot" in uniques
+
+
+def test_service_functions_work_inside_an_orm_session(engine: sa.Engine) -> None:
+    """Routes hold a SQLAlchemy ``Session``; the service functions accept it like a connection."""
+    from sqlalchemy.orm import Session
+
+    with Session(engine) as session, session.begin():
+        register_flow(
+            session,
+            flow_id="s",
+            org_id=ORG,
+            sandbox_name=SANDBOX,
+            schedule_params={"startTime": START, "frequency": "once"},
+        )
+        created = create_run_for_flow(session, flow_id="s", org_id=ORG, sandbox_name=SANDBOX)
+        assert (
+            get_run(session, run_id=created["id"], org_id=ORG, sandbox_name=SANDBOX)["state"] == "scheduled"
+        )
+        assert claim_run(session, created["id"], "w")
+        fail_run(session, created["id"], "w", errors=[], progress=None, retry_at=None)
+        assert (
+            retrigger_run(session, run_id=created["id"], org_id=ORG, sandbox_name=SANDBOX)["id"]
+            == created["id"]
+        )
+        assert [run["id"] for run in list_runs(session, org_id=ORG, sandbox_name=SANDBOX, flow_id="s")] == [
+            created["id"]
+        ]

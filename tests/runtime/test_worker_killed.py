@@ -20,11 +20,10 @@ from memory_parts import MemorySource, make_accounts, plan_builder, read_lake
 from worker_process import source_rows
 
 from headwater.runtime.claims import requeue_stale_runs
-from headwater.runtime.db import make_engine
 from headwater.runtime.embedded import EmbeddedRuntime
 from headwater.runtime.executor import RunExecutor, wait_for
 from headwater.runtime.runs import create_run_for_flow, get_run, register_flow
-from headwater.runtime.tables import create_runtime_tables
+from headwater.store.db import make_engine, upgrade
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
 HERE = Path(__file__).parent
@@ -110,7 +109,7 @@ def test_embedded_restart_resumes_the_interrupted_run(tmp_path: Path) -> None:
     lake = tmp_path / "accounts"
     url = f"sqlite:///{tmp_path / 'headwater.db'}"
     engine = make_engine(url)
-    create_runtime_tables(engine)
+    upgrade(engine)
     seed(engine, lake)
     run_id = new_run(engine)
     kill_mid_read(spawn("embedded", url, "-", str(lake), "-", str(ROWS)), engine, run_id)

@@ -15,9 +15,9 @@ from pathlib import Path
 import pyarrow as pa
 from memory_parts import MemorySource, make_accounts, plan_builder
 
-from headwater.runtime.db import make_engine
 from headwater.runtime.embedded import EmbeddedRuntime
 from headwater.runtime.executor import RunExecutor
+from headwater.store.db import make_engine
 
 
 def source_rows(rows: int) -> pa.Table:

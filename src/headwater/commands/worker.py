@@ -9,11 +9,10 @@ import click
 
 from headwater.core.errors import ConfigurationError
 from headwater.core.settings import load_settings
-from headwater.runtime.db import make_engine
 from headwater.runtime.embedded import owner_id
 from headwater.runtime.plans import DEFAULT_FACTORY, load_plan_builder
 from headwater.runtime.queue_procrastinate import ProcrastinateRuntime, apply_queue_schema, build_app
-from headwater.runtime.tables import create_runtime_tables
+from headwater.store.db import make_engine, upgrade
 
 
 @click.command(name="worker")
@@ -46,7 +45,7 @@ def worker(
     logging.basicConfig(level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     engine = make_engine(url)
     try:
-        create_runtime_tables(engine)
+        upgrade(engine)
         app = build_app(url)
         apply_queue_schema(app)
         runtime = ProcrastinateRuntime(

@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from headwater.core.ids import new_etag
 from headwater.core.timeutil import now_ms
 from headwater.runtime.runs import FAILED, IN_PROGRESS, SCHEDULED, SUCCESS
-from headwater.runtime.tables import flow_runtime, runs
+from headwater.runtime.tables import DbHandle, affected, flow_runtime, runs
 
 DEFAULT_STALE_AFTER_MS = 60_000
 
@@ -29,7 +29,7 @@ def _flow_is_busy(flow_id: Any) -> sa.ColumnElement[bool]:
     return sa.exists().where(other.c.flow_id == flow_id, other.c.status == IN_PROGRESS)
 
 
-def claim_run(conn: sa.Connection, run_id: str, owner: str, *, now: int | None = None) -> bool:
+def claim_run(conn: DbHandle, run_id: str, owner: str, *, now: int | None = None) -> bool:
     """Take the run for ``owner``; ``False`` when it is not (or no longer, or not yet) claimable, or when
     another run of its flow is executing (both would read from the same cursor and write the same table).
     """
@@ -58,10 +58,10 @@ def claim_run(conn: sa.Connection, run_id: str, owner: str, *, now: int | None =
             updated_at=now,
         )
     )
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
-def claimable_run_ids(conn: sa.Connection, *, limit: int = 10, now: int | None = None) -> list[str]:
+def claimable_run_ids(conn: DbHandle, *, limit: int = 10, now: int | None = None) -> list[str]:
     """Due scheduled runs, oldest first, skipping flows that have a run executing."""
     now = now_ms() if now is None else now
     query = (
@@ -73,9 +73,7 @@ def claimable_run_ids(conn: sa.Connection, *, limit: int = 10, now: int | None =
     return list(conn.execute(query).scalars())
 
 
-def touch_run(
-    conn: sa.Connection, run_id: str, owner: str, progress: Mapping[str, Any] | None = None
-) -> bool:
+def touch_run(conn: DbHandle, run_id: str, owner: str, progress: Mapping[str, Any] | None = None) -> bool:
     """Heartbeat (and progress) while ``owner`` holds the run; ``False`` means the claim was lost."""
     now = now_ms()
     values: dict[str, Any] = {"heartbeat_at": now, "updated_at": now}
@@ -86,11 +84,11 @@ def touch_run(
         .where(runs.c.id == run_id, runs.c.owner == owner, runs.c.status == IN_PROGRESS)
         .values(**values)
     )
-    return result.rowcount == 1
+    return affected(result) == 1
 
 
 def complete_run(
-    conn: sa.Connection,
+    conn: DbHandle,
     run_id: str,
     owner: str,
     *,
@@ -112,7 +110,7 @@ def complete_run(
             updated_at=now,
         )
     )
-    if result.rowcount != 1:
+    if affected(result) != 1:
         return False
     flow_id = conn.execute(sa.select(runs.c.flow_id).where(runs.c.id == run_id)).scalar_one()
     conn.execute(
@@ -124,7 +122,7 @@ def complete_run(
 
 
 def fail_run(
-    conn: sa.Connection,
+    conn: DbHandle,
     run_id: str,
     owner: str,
     *,
@@ -157,7 +155,7 @@ def fail_run(
         .where(runs.c.id == run_id, runs.c.owner == owner, runs.c.status == IN_PROGRESS)
         .values(**values)
     )
-    if result.rowcount != 1:
+    if affected(result) != 1:
         return None
     if status == FAILED:
         flow_id = conn.execute(sa.select(runs.c.flow_id).where(runs.c.id == run_id)).scalar_one()
@@ -167,8 +165,25 @@ def fail_run(
     return status
 
 
+def release_run(conn: DbHandle, run_id: str, owner: str) -> bool:
+    """Hand a run back untouched (the process is shutting down): ``scheduled`` again, the attempt not counted."""
+    result = conn.execute(
+        runs.update()
+        .where(runs.c.id == run_id, runs.c.owner == owner, runs.c.status == IN_PROGRESS)
+        .values(
+            status=SCHEDULED,
+            owner=None,
+            not_before=0,
+            attempt=runs.c.attempt - 1,
+            etag=new_etag(),
+            updated_at=now_ms(),
+        )
+    )
+    return affected(result) == 1
+
+
 def requeue_stale_runs(
-    conn: sa.Connection, *, stale_after_ms: int = DEFAULT_STALE_AFTER_MS, now: int | None = None
+    conn: DbHandle, *, stale_after_ms: int = DEFAULT_STALE_AFTER_MS, now: int | None = None
 ) -> list[str]:
     """Put runs whose worker stopped heart-beating back in the queue; return their ids.
 
@@ -205,12 +220,12 @@ def requeue_stale_runs(
             .where(runs.c.id == run_id, runs.c.status == IN_PROGRESS, runs.c.heartbeat_at < cutoff)
             .values(**values)
         )
-        if result.rowcount == 1 and not exhausted:
+        if affected(result) == 1 and not exhausted:
             requeued.append(run_id)
     return requeued
 
 
-def requeue_runs_of_owners(conn: sa.Connection, owners: list[str]) -> list[str]:
+def requeue_runs_of_owners(conn: DbHandle, owners: list[str]) -> list[str]:
     """Put the ``inProgress`` runs of owners known to be dead back in the queue at once (no timeout wait)."""
     if not owners:
         return []
@@ -228,7 +243,7 @@ def requeue_runs_of_owners(conn: sa.Connection, owners: list[str]) -> list[str]:
     return ids
 
 
-def in_progress_owners(conn: sa.Connection, prefix: str) -> list[str]:
+def in_progress_owners(conn: DbHandle, prefix: str) -> list[str]:
     query = (
         sa.select(runs.c.owner)
         .where(runs.c.status == IN_PROGRESS, runs.c.owner.startswith(prefix))
@@ -244,6 +259,7 @@ __all__ = [
     "complete_run",
     "fail_run",
     "in_progress_owners",
+    "release_run",
     "requeue_runs_of_owners",
     "requeue_stale_runs",
     "touch_run",

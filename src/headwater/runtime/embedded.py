@@ -31,7 +31,6 @@ from headwater.runtime.claims import (
 from headwater.runtime.executor import Backoff, RunExecutor, heartbeat_interval
 from headwater.runtime.monitor import create_due_runs
 from headwater.runtime.ports import PlanBuilder
-from headwater.runtime.tables import create_runtime_tables
 
 log = logging.getLogger(__name__)
 
@@ -151,11 +150,14 @@ class EmbeddedRuntime:
         self._thread.start()
 
     def stop(self, *, wait: bool = True) -> None:
-        """Stop ticking; with ``wait``, let runs in flight finish (else they are requeued on next start)."""
+        """Stop ticking. With ``wait`` runs in flight finish; without, they are handed back before their
+        commit (``scheduled`` again, picked up by the next start) and this returns promptly."""
         self._stop.set()
+        if not wait:
+            self.executor.shutting_down.set()
         if self._thread is not None:
             self._thread.join()
-        self._pool.shutdown(wait=wait, cancel_futures=True)
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
     def idle(self) -> bool:
         with self._lock:
@@ -165,8 +167,7 @@ class EmbeddedRuntime:
 def start_embedded_runtime(
     settings: Settings, engine: sa.Engine, plan_builder: PlanBuilder
 ) -> EmbeddedRuntime:
-    """What ``headwater serve`` calls at start-up (and ``runtime.stop()`` at shutdown)."""
-    create_runtime_tables(engine)
+    """What ``headwater serve`` calls at start-up, on the migrated store (and ``runtime.stop()`` at shutdown)."""
     runtime = EmbeddedRuntime(engine, plan_builder, workers=settings.embedded_workers)
     runtime.start()
     return runtime

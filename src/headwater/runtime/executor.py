@@ -32,7 +32,7 @@ import sqlalchemy as sa
 
 from headwater.core.errors import HeadwaterError, SkippableError, TransientError
 from headwater.core.timeutil import now_ms
-from headwater.runtime.claims import claim_run, complete_run, fail_run, touch_run
+from headwater.runtime.claims import claim_run, complete_run, fail_run, release_run, touch_run
 from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext
 from headwater.runtime.tables import flow_runtime, runs
 
@@ -41,6 +41,10 @@ log = logging.getLogger(__name__)
 
 class ClaimLostError(HeadwaterError):
     """This worker no longer holds the run (it was declared dead and the run handed on)."""
+
+
+class ShutdownError(HeadwaterError):
+    """The process is stopping: the run is handed back before its commit, to be executed again."""
 
 
 @dataclass(frozen=True)
@@ -151,6 +155,7 @@ class RunExecutor:
         self.heartbeat_seconds = heartbeat_seconds
         self.backoff = backoff or Backoff()
         self.clock = clock
+        self.shutting_down = threading.Event()
 
     def execute(self, run_id: str) -> str | None:
         """Run ``run_id`` if this worker can claim it; return the status it ended in (``None``: not ours)."""
@@ -196,8 +201,7 @@ class RunExecutor:
             source = plan.read(cursor_in)
             writer = plan.open_writer()
             for batch in source:
-                if heartbeat.lost.is_set():
-                    raise ClaimLostError(f"run {context.run_id} was handed to another worker")
+                self._check(context, heartbeat)
                 progress.add(inputRecordCount=batch.num_rows, inputBytes=batch.nbytes)
                 code = MAPPING_FAILED
                 mapped = self._map(plan.transform, batch, progress)
@@ -211,8 +215,7 @@ class RunExecutor:
             progress.activity("copy", completedAtUTC=now_ms(), status="success")
             code = COMMIT_FAILED
             progress.activity("promotion", startedAtUTC=now_ms(), status="inProgress")
-            if heartbeat.lost.is_set():
-                raise ClaimLostError(f"run {context.run_id} was handed to another worker")
+            self._check(context, heartbeat)
             result = writer.commit()
             writer = None
             progress.add(deletedRecordCount=result.rows_deleted)
@@ -222,11 +225,23 @@ class RunExecutor:
         except ClaimLostError:
             log.warning("run %s: claim lost, abandoning without commit", context.run_id)
             return None
+        except ShutdownError:
+            with self.engine.begin() as conn:
+                release_run(conn, context.run_id, self.owner)
+            log.info("run %s: handed back at shutdown, before its commit", context.run_id)
+            return "scheduled"
         except Exception as exc:
             return self._fail(context, progress, exc, code)
         finally:
             if writer is not None:
                 writer.abort()
+
+    def _check(self, context: RunContext, heartbeat: _Heartbeat) -> None:
+        """Between batches and before the commit: stop if the claim was lost or the process is stopping."""
+        if heartbeat.lost.is_set():
+            raise ClaimLostError(f"run {context.run_id} was handed to another worker")
+        if self.shutting_down.is_set():
+            raise ShutdownError(f"run {context.run_id} interrupted by shutdown")
 
     @staticmethod
     def _map(
@@ -298,4 +313,7 @@ __all__ = [
     "Backoff",
     "ClaimLostError",
     "RunExecutor",
+    "ShutdownError",
+    "heartbeat_interval",
+    "wait_for",
 ]

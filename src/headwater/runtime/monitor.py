@@ -21,7 +21,7 @@ from headwater.core.errors import HeadwaterError
 from headwater.core.timeutil import now_ms
 from headwater.runtime.runs import insert_run
 from headwater.runtime.schedule import due_slot, parse_schedule
-from headwater.runtime.tables import flow_runtime
+from headwater.runtime.tables import affected, flow_runtime
 
 log = logging.getLogger(__name__)
 
@@ -41,7 +41,7 @@ def _create_due_run(engine: sa.Engine, flow: dict[str, Any], now_seconds: float)
             .where(flow_runtime.c.flow_id == flow["flow_id"], flow_runtime.c.version == flow["version"])
             .values(next_slot=slot.index + 1, version=flow["version"] + 1, updated_at=now_ms())
         )
-        if advanced.rowcount != 1:
+        if affected(advanced) != 1:
             return None  # another monitor moved this flow on first
         return insert_run(
             conn,

@@ -146,6 +146,7 @@ class ProcrastinateRuntime:
             stopper = asyncio.create_task(stop.wait())
             await asyncio.wait({worker, stopper}, return_when=asyncio.FIRST_COMPLETED)
             stop.set()
+            self.executor.shutting_down.set()  # runs in flight hand themselves back before committing
             worker.cancel()
             await asyncio.gather(worker, housekeeping, stopper, return_exceptions=True)
 

@@ -17,7 +17,7 @@ from headwater.core.ids import new_etag, new_id
 from headwater.core.timeutil import now_ms
 from headwater.runtime.run_document import run_document
 from headwater.runtime.schedule import Frequency, parse_schedule
-from headwater.runtime.tables import flow_runtime, runs
+from headwater.runtime.tables import DbHandle, affected, flow_runtime, runs
 
 SCHEDULED, IN_PROGRESS, SUCCESS, FAILED = "scheduled", "inProgress", "success", "failed"
 DEFAULT_MAX_ATTEMPTS = 3
@@ -27,7 +27,7 @@ DEFAULT_MAX_ATTEMPTS = 3
 
 
 def register_flow(
-    conn: sa.Connection,
+    conn: DbHandle,
     *,
     flow_id: str,
     org_id: str,
@@ -63,7 +63,7 @@ def register_flow(
     conn.execute(flow_runtime.update().where(flow_runtime.c.flow_id == flow_id).values(**values))
 
 
-def set_flow_enabled(conn: sa.Connection, flow_id: str, enabled: bool) -> None:
+def set_flow_enabled(conn: DbHandle, flow_id: str, enabled: bool) -> None:
     conn.execute(
         flow_runtime.update()
         .where(flow_runtime.c.flow_id == flow_id)
@@ -71,17 +71,17 @@ def set_flow_enabled(conn: sa.Connection, flow_id: str, enabled: bool) -> None:
     )
 
 
-def forget_flow(conn: sa.Connection, flow_id: str) -> None:
+def forget_flow(conn: DbHandle, flow_id: str) -> None:
     """Drop a deleted flow's scheduling state; its runs stay readable (Adobe keeps run history)."""
     conn.execute(flow_runtime.delete().where(flow_runtime.c.flow_id == flow_id))
 
 
-def flow_state(conn: sa.Connection, flow_id: str) -> dict[str, Any] | None:
+def flow_state(conn: DbHandle, flow_id: str) -> dict[str, Any] | None:
     row = conn.execute(sa.select(flow_runtime).where(flow_runtime.c.flow_id == flow_id)).mappings().first()
     return dict(row) if row else None
 
 
-def last_run_details(conn: sa.Connection, flow_id: str) -> dict[str, Any] | None:
+def last_run_details(conn: DbHandle, flow_id: str) -> dict[str, Any] | None:
     """``lastRunDetails`` of a flow: its newest finished run."""
     row = (
         conn.execute(
@@ -107,7 +107,7 @@ def last_run_details(conn: sa.Connection, flow_id: str) -> dict[str, Any] | None
 
 
 def insert_run(
-    conn: sa.Connection,
+    conn: DbHandle,
     *,
     flow: Mapping[str, Any],
     slot_key: str,
@@ -150,7 +150,7 @@ def insert_run(
     return run_id
 
 
-def _flow_in_scope(conn: sa.Connection, flow_id: str, org_id: str, sandbox_name: str) -> dict[str, Any]:
+def _flow_in_scope(conn: DbHandle, flow_id: str, org_id: str, sandbox_name: str) -> dict[str, Any]:
     flow = flow_state(conn, flow_id)
     if flow is None or flow["org_id"] != org_id or flow["sandbox_name"] != sandbox_name:
         raise FlowError(
@@ -176,7 +176,7 @@ def _epoch_param(params: Mapping[str, Any], name: str, default: int) -> int:
 
 
 def create_run_for_flow(
-    conn: sa.Connection,
+    conn: DbHandle,
     *,
     flow_id: str,
     org_id: str,
@@ -222,7 +222,7 @@ def create_run_for_flow(
     return _id_and_etag(conn, inserted)
 
 
-def retrigger_run(conn: sa.Connection, *, run_id: str, org_id: str, sandbox_name: str) -> dict[str, str]:
+def retrigger_run(conn: DbHandle, *, run_id: str, org_id: str, sandbox_name: str) -> dict[str, str]:
     """``POST /runs/{id}/action?op=re_trigger``: a failed run of an enabled flow is scheduled again."""
     row = _run_row(conn, run_id, org_id, sandbox_name)
     flow = flow_state(conn, row["flow_id"])
@@ -251,7 +251,7 @@ def retrigger_run(conn: sa.Connection, *, run_id: str, org_id: str, sandbox_name
             updated_at=now_ms(),
         )
     )
-    if updated.rowcount != 1:
+    if affected(updated) != 1:
         raise FlowError(
             "1387-400",
             "Bad Request",
@@ -264,25 +264,25 @@ def retrigger_run(conn: sa.Connection, *, run_id: str, org_id: str, sandbox_name
 # --- reading runs -------------------------------------------------------------------------------------------
 
 
-def _run_row(conn: sa.Connection, run_id: str, org_id: str, sandbox_name: str) -> dict[str, Any]:
+def _run_row(conn: DbHandle, run_id: str, org_id: str, sandbox_name: str) -> dict[str, Any]:
     row = conn.execute(sa.select(runs).where(runs.c.id == run_id)).mappings().first()
     if row is None or row["org_id"] != org_id or row["sandbox_name"] != sandbox_name:
         raise NotFoundError("runs", run_id)
     return dict(row)
 
 
-def _id_and_etag(conn: sa.Connection, run_id: str) -> dict[str, str]:
+def _id_and_etag(conn: DbHandle, run_id: str) -> dict[str, str]:
     etag = conn.execute(sa.select(runs.c.etag).where(runs.c.id == run_id)).scalar_one()
     return {"id": run_id, "etag": etag}
 
 
-def get_run(conn: sa.Connection, *, run_id: str, org_id: str, sandbox_name: str) -> dict[str, Any]:
+def get_run(conn: DbHandle, *, run_id: str, org_id: str, sandbox_name: str) -> dict[str, Any]:
     """``GET /runs/{id}``: the run in Adobe's shape (wrap in ``{"items": [...]}`` at the route)."""
     return render_run(_run_row(conn, run_id, org_id, sandbox_name))
 
 
 def list_runs(
-    conn: sa.Connection,
+    conn: DbHandle,
     *,
     org_id: str,
     sandbox_name: str,

@@ -4,13 +4,18 @@ The run row is the single source of truth for a run. Queues (the embedded pool, 
 carry run ids; whoever wins the conditional update ``scheduled -> inProgress`` executes the run.
 
 Portable types only (SQLite and PostgreSQL): times are epoch milliseconds in BIGINT, documents are
-JSON. The tables live in their own ``MetaData`` so they can be created next to the store's tables
-(``create_runtime_tables``) and are covered by the store's Alembic migration chain.
+the store's ``PortableJSON``. The store's Alembic migration ``0002_runtime`` creates them
+(``headwater.store.db.upgrade``); a test keeps this module and that migration identical.
 """
 
 from __future__ import annotations
 
+from typing import Any, cast
+
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from headwater.store.types import PortableJSON
 
 runtime_metadata = sa.MetaData()
 
@@ -20,7 +25,7 @@ flow_runtime = sa.Table(
     sa.Column("flow_id", sa.String(64), primary_key=True),
     sa.Column("org_id", sa.String(128), nullable=False),
     sa.Column("sandbox_name", sa.String(128), nullable=False),
-    sa.Column("schedule_params", sa.JSON, nullable=False),
+    sa.Column("schedule_params", PortableJSON, nullable=False),
     # Bumped whenever scheduleParams change, so slot keys of an old schedule never collide with new ones.
     sa.Column("generation", sa.Integer, nullable=False, server_default="0"),
     sa.Column("enabled", sa.Boolean, nullable=False, server_default=sa.true()),
@@ -28,7 +33,7 @@ flow_runtime = sa.Table(
     sa.Column("next_slot", sa.Integer, nullable=True),
     sa.Column("version", sa.Integer, nullable=False, server_default="0"),
     # Cursor of the last run whose lake commit succeeded; the next run reads from here.
-    sa.Column("cursor", sa.JSON, nullable=True),
+    sa.Column("cursor", PortableJSON, nullable=True),
     sa.Column("cursor_run_id", sa.String(64), nullable=True),
     sa.Column("last_run_id", sa.String(64), nullable=True),
     sa.Column("updated_at", sa.BigInteger, nullable=False),
@@ -47,16 +52,16 @@ runs = sa.Table(
     sa.Column("status", sa.String(16), nullable=False, index=True),  # scheduled|inProgress|success|failed
     sa.Column("window_start", sa.BigInteger, nullable=False),  # ms
     sa.Column("window_end", sa.BigInteger, nullable=False),  # ms
-    sa.Column("params", sa.JSON, nullable=True),
+    sa.Column("params", PortableJSON, nullable=True),
     sa.Column("owner", sa.String(200), nullable=True),
     sa.Column("heartbeat_at", sa.BigInteger, nullable=True),
     sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
     sa.Column("max_attempts", sa.Integer, nullable=False, server_default="3"),
     sa.Column("not_before", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("progress", sa.JSON, nullable=True),  # counters and activity times, see runs.render_run
-    sa.Column("errors", sa.JSON, nullable=True),
-    sa.Column("cursor_in", sa.JSON, nullable=True),
-    sa.Column("cursor_out", sa.JSON, nullable=True),
+    sa.Column("progress", PortableJSON, nullable=True),  # counters and activity times, see runs.render_run
+    sa.Column("errors", PortableJSON, nullable=True),
+    sa.Column("cursor_in", PortableJSON, nullable=True),
+    sa.Column("cursor_out", PortableJSON, nullable=True),
     sa.Column("started_at", sa.BigInteger, nullable=True),
     sa.Column("completed_at", sa.BigInteger, nullable=True),
     sa.Column("etag", sa.String(64), nullable=False),
@@ -69,9 +74,13 @@ runs = sa.Table(
 )
 
 
-def create_runtime_tables(engine: sa.Engine) -> None:
-    """Create the runtime tables where missing (embedded start, tests); production uses Alembic."""
-    runtime_metadata.create_all(engine)
+#: What service functions take: a Core connection or the route's ORM session, inside the caller's transaction.
+DbHandle = sa.Connection | Session
 
 
-__all__ = ["create_runtime_tables", "flow_runtime", "runs", "runtime_metadata"]
+def affected(result: sa.Result[Any]) -> int:
+    """Rows matched by an UPDATE/DELETE, whichever handle ran it (a Session types it as a plain Result)."""
+    return cast("sa.CursorResult[Any]", result).rowcount
+
+
+__all__ = ["DbHandle", "affected", "flow_runtime", "runs", "runtime_metadata"]

@@ -37,3 +37,12 @@ def postgres_url() -> str:
             pytest.fail(message + " (HEADWATER_TEST_REQUIRE_SERVICES=1)")
         pytest.skip(message)
     return POSTGRES_URL
+
+
+@pytest.fixture
+def salesforce_emulator(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """A fresh Salesforce emulator over HTTPS (small default org); see headwater/emulators/salesforce/README.md."""
+    from headwater.emulators.salesforce.testing import running_emulator
+
+    with running_emulator(tmp_path_factory.mktemp("salesforce")) as emulator:
+        yield emulator

@@ -1,0 +1,1 @@
+"""Local emulators of the sources Headwater reads from (they import only ``headwater.core``)."""

@@ -17,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 from deltalake import write_deltalake
 
+from headwater.connectors.base import ReadBatch
 from headwater.runtime.executor import RunExecutor
 from headwater.runtime.ports import CommitResult, RunContext, RunPlan
 from headwater.runtime.runs import create_run_for_flow, register_flow
@@ -43,16 +44,16 @@ class ListRead:
     def __init__(self, batches: list[pa.RecordBatch]) -> None:
         self.batches = batches
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
-        return iter(self.batches)
+    def __iter__(self) -> Iterator[ReadBatch]:
+        return (ReadBatch(upserts=batch) for batch in self.batches)
 
     @property
     def cursor(self) -> Any:
         return len(self.batches)
 
     @property
-    def deleted_ids(self) -> Sequence[str]:
-        return []
+    def stopped(self) -> str | None:
+        return None
 
 
 class NullWriter:

@@ -20,6 +20,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from deltalake import DeltaTable, write_deltalake
 
+from headwater.connectors.base import ReadBatch
 from headwater.runtime.ports import CommitResult, PlanBuilder, RunContext, RunPlan
 
 SCHEMA = pa.schema(
@@ -60,7 +61,7 @@ class MemoryRead:
         self._new_cursor = cursor
         self._deleted: list[str] = []
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]:
+    def __iter__(self) -> Iterator[ReadBatch]:
         table = self._table
         if self._cursor is not None:
             table = table.filter(pc.greater_equal(table["SystemModstamp"], self._cursor))
@@ -74,15 +75,17 @@ class MemoryRead:
                 self._fail(index)
             if self._delay:
                 time.sleep(self._delay)
-            yield batch
+            yield ReadBatch(upserts=batch)
+        if self._deleted:
+            yield ReadBatch(deletes=pa.array(self._deleted, pa.string()))
 
     @property
     def cursor(self) -> Any:
         return self._new_cursor
 
     @property
-    def deleted_ids(self) -> Sequence[str]:
-        return self._deleted
+    def stopped(self) -> str | None:
+        return None
 
 
 class MemorySource:

@@ -33,7 +33,7 @@ import sqlalchemy as sa
 from headwater.core.errors import HeadwaterError, SkippableError, TransientError
 from headwater.core.timeutil import now_ms
 from headwater.runtime.claims import claim_run, complete_run, fail_run, release_run, touch_run
-from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext
+from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
 from headwater.runtime.tables import flow_runtime, runs
 
 log = logging.getLogger(__name__)
@@ -191,6 +191,7 @@ class RunExecutor:
 
     def _execute(self, context: RunContext, progress: _Progress, heartbeat: _Heartbeat) -> str | None:
         writer: LakeRunWriter | None = None
+        plan: RunPlan | None = None
         code = READ_FAILED
         try:
             plan = self.plan_builder(context)
@@ -200,18 +201,23 @@ class RunExecutor:
             progress.activity("copy", startedAtUTC=now_ms(), status="inProgress")
             source = plan.read(cursor_in)
             writer = plan.open_writer()
-            for batch in source:
+            for item in source:
                 self._check(context, heartbeat)
-                progress.add(inputRecordCount=batch.num_rows, inputBytes=batch.nbytes)
-                code = MAPPING_FAILED
-                mapped = self._map(plan.transform, batch, progress)
+                if item.upserts is not None and item.upserts.num_rows:
+                    batch = item.upserts
+                    progress.add(inputRecordCount=batch.num_rows, inputBytes=batch.nbytes)
+                    code = MAPPING_FAILED
+                    mapped = self._map(plan.transform, batch, progress)
+                    code = COMMIT_FAILED  # staging into the lake
+                    if mapped is not None:
+                        writer.write(mapped)
+                        progress.add(outputRecordCount=mapped.num_rows, outputBytes=mapped.nbytes)
+                if len(item.deletes):
+                    code = COMMIT_FAILED
+                    writer.delete(item.deletes.to_pylist())
                 code = READ_FAILED
-                if mapped is not None:
-                    writer.write(mapped)
-                    progress.add(outputRecordCount=mapped.num_rows, outputBytes=mapped.nbytes)
-            deleted = list(source.deleted_ids)
-            if deleted:
-                writer.delete(deleted)
+            if source.stopped:
+                progress.set("stoppedReason", source.stopped)
             progress.activity("copy", completedAtUTC=now_ms(), status="success")
             code = COMMIT_FAILED
             progress.activity("promotion", startedAtUTC=now_ms(), status="inProgress")
@@ -235,6 +241,8 @@ class RunExecutor:
         finally:
             if writer is not None:
                 writer.abort()
+            if plan is not None:
+                plan.close()
 
     def _check(self, context: RunContext, heartbeat: _Heartbeat) -> None:
         """Between batches and before the commit: stop if the claim was lost or the process is stopping."""

@@ -13,18 +13,21 @@ from typing import Any, Protocol
 
 import pyarrow as pa
 
+from headwater.connectors.base import ReadBatch
+
 
 class SourceRead(Protocol):
-    """One incremental read. Iterate it for Arrow batches; once exhausted, ``cursor`` is the new cursor
-    and ``deleted_ids`` the primary keys deleted at the source since the old cursor."""
+    """One incremental read, as ``connectors.base.ReadStream`` offers it: iterate it for ``ReadBatch``es
+    (Arrow upserts and/or deleted primary keys); once exhausted, ``cursor`` is the cursor to store and
+    ``stopped`` says why the read ended early (e.g. the API budget), or is ``None``."""
 
-    def __iter__(self) -> Iterator[pa.RecordBatch]: ...
+    def __iter__(self) -> Iterator[ReadBatch]: ...
 
     @property
     def cursor(self) -> Any: ...
 
     @property
-    def deleted_ids(self) -> Sequence[str]: ...
+    def stopped(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -70,6 +73,8 @@ class RunPlan:
     read: Callable[[Any], SourceRead]
     open_writer: Callable[[], LakeRunWriter]
     transform: Callable[[pa.RecordBatch], pa.RecordBatch] = lambda batch: batch
+    #: Releases what the plan opened (the connector's HTTP client); called once the run ends, always.
+    close: Callable[[], None] = lambda: None
     #: The cursor of the very first run (e.g. the flow's startTime when backfill is off); None = everything.
     initial_cursor: Any = None
 

@@ -9,30 +9,82 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable
-from typing import cast
+from typing import Any, cast
 
+import pyarrow as pa
 import sqlalchemy as sa
+from sqlalchemy.orm import Session
 
+from headwater.connectors.registry import open_connector
 from headwater.core.errors import ConfigurationError
 from headwater.core.settings import Settings
-from headwater.runtime.ports import PlanBuilder, RunContext, RunPlan
+from headwater.runtime.dataflow import Dataflow, resolve_dataflow
+from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
+from headwater.store.crypto import SecretBox, load_secret_key
 
 PlanBuilderFactory = Callable[[Settings, sa.Engine], PlanBuilder]
+WriterFactory = Callable[[Dataflow, RunContext], LakeRunWriter]
+TransformFactory = Callable[[Dataflow], Callable[[pa.RecordBatch], pa.RecordBatch] | None]
 DEFAULT_FACTORY = "headwater.runtime.plans:dataflow_plan_builder"
 
 
-def dataflow_plan_builder(settings: Settings, engine: sa.Engine) -> PlanBuilder:
-    """Plans for stored dataflows (source connection → mapping → dataset).
+def _no_lake_writer(dataflow: Dataflow, context: RunContext) -> LakeRunWriter:
+    raise ConfigurationError(
+        f"Run {context.run_id}: no lake writer is configured for dataset {dataflow.dataset_id}."
+    )
 
-    Resolving a flow's stored source/target connections needs the store's resource repository, the
-    connector registry and the lake's run writer; until those are wired in, every run fails with a
-    clear terminal error instead of hanging.
-    """
+
+def _no_mapping(_dataflow: Dataflow) -> Callable[[pa.RecordBatch], pa.RecordBatch] | None:
+    return None
+
+
+def build_dataflow_plan(
+    dataflow: Dataflow,
+    context: RunContext,
+    settings: Settings,
+    *,
+    open_writer: WriterFactory,
+    transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
+) -> RunPlan:
+    """A plan reading ``dataflow``'s table through its connector, writing through ``open_writer``."""
+    auth: dict[str, Any] = dataflow.auth
+    connector = open_connector(
+        dataflow.connection_spec_id, str(auth.get("specName")), dict(auth.get("params") or {}), settings
+    )
+    columns = [str(column["name"]) for column in dataflow.columns if column.get("name")] or None
+    plan = RunPlan(
+        read=lambda cursor: connector.read(dataflow.table, columns, cursor),
+        open_writer=lambda: open_writer(dataflow, context),
+        close=connector.close,
+    )
+    if transform is not None:
+        plan.transform = transform
+    return plan
+
+
+def dataflow_plan_builder(
+    settings: Settings,
+    engine: sa.Engine,
+    *,
+    open_writer: WriterFactory | None = None,
+    mapping: TransformFactory | None = None,
+) -> PlanBuilder:
+    """Plans for stored dataflows: flow → source connection → connector read → mapping → dataset."""
+    box = SecretBox(load_secret_key(settings))
+    writer_factory = open_writer or _no_lake_writer
+    mapping_factory = mapping or _no_mapping
 
     def build(context: RunContext) -> RunPlan:
-        raise ConfigurationError(
-            f"Run {context.run_id}: this build cannot resolve flow {context.flow_id} into a connector read and "
-            "a lake writer yet (the dataflow plan builder is not wired in)."
+        with Session(engine) as session:
+            dataflow = resolve_dataflow(
+                session,
+                box,
+                flow_id=context.flow_id,
+                org_id=context.org_id,
+                sandbox_name=context.sandbox_name,
+            )
+        return build_dataflow_plan(
+            dataflow, context, settings, open_writer=writer_factory, transform=mapping_factory(dataflow)
         )
 
     return build
@@ -50,4 +102,4 @@ def load_plan_builder(path: str, settings: Settings, engine: sa.Engine) -> PlanB
     return cast(PlanBuilderFactory, factory)(settings, engine)
 
 
-__all__ = ["DEFAULT_FACTORY", "dataflow_plan_builder", "load_plan_builder"]
+__all__ = ["DEFAULT_FACTORY", "build_dataflow_plan", "dataflow_plan_builder", "load_plan_builder"]

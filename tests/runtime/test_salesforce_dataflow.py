@@ -11,7 +11,6 @@ from typing import Any
 
 import pyarrow.compute as pc
 import pytest
-import sqlalchemy as sa
 from memory_parts import GenericDeltaRunWriter, read_lake
 from sqlalchemy.orm import Session
 

@@ -13,7 +13,9 @@ from urllib.parse import urlsplit
 
 import pytest
 
-POSTGRES_URL = os.environ.get("HEADWATER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+POSTGRES_URL = os.environ.get(
+    "HEADWATER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
 REQUIRE_SERVICES = os.environ.get("HEADWATER_TEST_REQUIRE_SERVICES") == "1"
 
 

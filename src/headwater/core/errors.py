@@ -87,7 +87,9 @@ class NotFoundError(FlowError):
 class ValidationFailed(FlowError):
     """A request body, header or query parameter is invalid (default code ``1000-400``)."""
 
-    def __init__(self, message: str, code: str = "1000-400", title: str = "Bad request", **report: Any) -> None:
+    def __init__(
+        self, message: str, code: str = "1000-400", title: str = "Bad request", **report: Any
+    ) -> None:
         super().__init__(code, title, message, **report)
 
 

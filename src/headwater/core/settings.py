@@ -16,7 +16,9 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="HEADWATER_", extra="ignore", frozen=True)
 
-    data_dir: Path = Field(default=Path(".headwater"), description="Where the embedded database, lake and keys live.")
+    data_dir: Path = Field(
+        default=Path(".headwater"), description="Where the embedded database, lake and keys live."
+    )
     database_url: str | None = Field(
         default=None,
         description="SQLAlchemy URL of the metadata store; default: SQLite file in the data dir. "
@@ -27,13 +29,18 @@ class Settings(BaseSettings):
         description="Key that encrypts stored credentials (Fernet, urlsafe base64 of 32 bytes). "
         "Default: the key file secret.key in the data dir, created with mode 0600.",
     )
-    lake_root: str | None = Field(default=None, description="Root of the data lake; default: <data dir>/lake.")
+    lake_root: str | None = Field(
+        default=None, description="Root of the data lake; default: <data dir>/lake."
+    )
     ca_bundle: Path | None = Field(
-        default=None, description="Extra trusted CA certificates (PEM) for outbound HTTPS, added to the system's."
+        default=None,
+        description="Extra trusted CA certificates (PEM) for outbound HTTPS, added to the system's.",
     )
     host: str = "127.0.0.1"
     port: int = 8080
-    public_url: str | None = Field(default=None, description="Base URL printed for users; default from host/port.")
+    public_url: str | None = Field(
+        default=None, description="Base URL printed for users; default from host/port."
+    )
     token_ttl_seconds: int = Field(default=86_400, ge=60, description="Lifetime of issued access tokens.")
     missing_sandbox: Literal["default", "error"] = Field(
         default="default",

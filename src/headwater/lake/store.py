@@ -182,7 +182,7 @@ class RunWriter:
             f"FROM read_parquet('{files}', union_by_name = true)) WHERE _rn = 1"
         )
         try:
-            return con.execute(sql).to_arrow_reader(65536)
+            return con.sql(sql).to_arrow_reader(65536)
         except duckdb.Error as exc:
             raise TerminalError(f"dataset {self.dataset.id}: cannot stage run: {exc}") from exc
 

@@ -146,6 +146,10 @@ def _column(name: str, columns: Mapping[str, pa.DataType], where: str) -> Expr:
     return lambda b: b.column(name)
 
 
+def _constant(value: pa.Scalar) -> Expr:
+    return lambda b: value
+
+
 @dataclass(frozen=True)
 class CompiledMapping:
     destinations: list[str]
@@ -194,8 +198,7 @@ def compile_mapping(mappings: list[Any], columns: Mapping[str, pa.DataType]) -> 
         if kind == "ATTRIBUTE":
             exprs.append(_column(source, columns, where))
         elif kind == "CONSTANT":
-            constant = pa.scalar(source, pa.string())
-            exprs.append(lambda b, c=constant: c)
+            exprs.append(_constant(pa.scalar(source, pa.string())))
         else:
             exprs.append(_Parser(source, columns, where).parse())
         destinations.append(dest)

@@ -288,3 +288,21 @@ def test_delete_then_get_is_404(caller: Caller) -> None:
 def test_unknown_route_and_method_use_the_envelope(caller: Caller) -> None:
     assert_flow_error(caller.get("/nothing-here"), "1101-404")
     assert_flow_error(caller.request("PUT", "/connections"), "1100-405")
+
+
+def test_undecryptable_secrets_answer_the_500_envelope_without_leaking(
+    backend: Any, caller: Caller, tmp_path: Any, caplog: pytest.LogCaptureFixture
+) -> None:
+    from cryptography.fernet import Fernet
+    from starlette.testclient import TestClient
+
+    from conftest import BASE, make_settings
+    from headwater.api.app import create_app
+
+    created = create_connection(caller)
+    wrong_key = create_app(make_settings(tmp_path, Fernet.generate_key().decode()), engine=backend[1])
+    with TestClient(wrong_key, raise_server_exceptions=False) as http:
+        wrong_key.state.headwater.tokens = caller.http.app.state.headwater.tokens  # same token signer
+        response = http.get(f"{BASE}/connections/{created['id']}", headers=caller.headers())
+    assert_flow_error(response, "1400-500")
+    assert "pw-Very-Secret-1" not in response.text and "pw-Very-Secret-1" not in caplog.text

@@ -66,6 +66,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
         assert SEED_PASSWORD not in output  # never logged
+        assert f"{url}/data/foundation/flowservice" in output and "headwater credentials" in output
 
 
 @pytest.fixture(scope="module")
@@ -178,3 +179,17 @@ def test_aepp_round_trip(server: tuple[str, Path], creds: dict[str, str], token_
     assert flow.getConnection(created["id"])["name"] == "renamed by aepp"
     flow.deleteConnection(created["id"])
     assert flow.getConnection(created["id"]) == {}
+
+
+def test_example_script(server: tuple[str, Path], creds: dict[str, str], tmp_path: Path) -> None:
+    creds_file = tmp_path / "creds.json"
+    creds_file.write_text(json.dumps(creds))
+    script = Path(__file__).parents[2] / "examples" / "create_salesforce_connection.py"
+    out = subprocess.run(
+        [sys.executable, str(script), server[0], str(creds_file), "me", "example-password", "example-token"],
+        check=True, capture_output=True, text=True, timeout=60,
+    ).stdout  # fmt: skip
+    first, rest = out.split("\n", 1)
+    assert set(json.loads(first)) == {"id", "etag"}
+    shown = json.loads(rest)
+    assert shown["auth"]["params"]["password"] == "*****" and "example-password" not in out

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
+from anyio import CapacityLimiter
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -13,6 +14,8 @@ from headwater.core.settings import Settings
 from headwater.specs import SpecRegistry, load_registry
 from headwater.store import db
 from headwater.store.crypto import SecretBox, derive_key, load_secret_key
+
+DB_THREADS = 4
 
 
 @dataclass
@@ -25,6 +28,9 @@ class AppState:
     tokens: TokenService
     sandboxes: SandboxCache
     policy: HeaderPolicy
+    # Few DB threads beat many: beyond the pool size, extra threads only fight over the GIL and the pool.
+    inline_reads: bool = False
+    db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
 
 
 def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bool = True) -> AppState:
@@ -41,6 +47,7 @@ def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bo
         secret_box=SecretBox(key),
         tokens=TokenService(derive_key(key, "headwater/token-signing/v1"), settings.token_ttl_seconds),
         sandboxes=SandboxCache(sessions),
+        inline_reads=engine.dialect.name == "sqlite",
         policy=HeaderPolicy(
             missing_sandbox=settings.missing_sandbox, default_sandbox=settings.default_sandbox
         ),

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from typing import TypeVar
 
+from anyio import to_thread
 from fastapi import Request
 from sqlalchemy.orm import Session
 
 from headwater.api.state import AppState
+
+T = TypeVar("T")
 
 
 def app_state(request: Request) -> AppState:
@@ -18,6 +22,24 @@ def app_state(request: Request) -> AppState:
 def session(request: Request) -> Iterator[Session]:
     with app_state(request).sessions() as db_session, db_session.begin():
         yield db_session
+
+
+async def in_transaction(request: Request, work: Callable[[Session], T], *, read_only: bool = False) -> T:
+    """Run ``work`` inside one transaction, in a worker thread so blocking I/O stays off the event loop.
+
+    Exception: reads on SQLite run inline. They never wait on a lock (WAL) nor on a network, take well
+    under a millisecond, and the thread hop would cost more than the read itself.
+    """
+    state = app_state(request)
+    sessions = state.sessions
+
+    def run() -> T:
+        with sessions() as db_session, db_session.begin():
+            return work(db_session)
+
+    if read_only and state.inline_reads:
+        return run()
+    return await to_thread.run_sync(run, limiter=state.db_limiter)
 
 
 def query_pairs(request: Request) -> list[tuple[str, str]]:

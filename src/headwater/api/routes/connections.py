@@ -4,19 +4,19 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
-from sqlalchemy.orm import Session
 
 from headwater.api.auth import check_request
 from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
-from headwater.api.routes.common import app_state, query_pairs, session
+from headwater.api.routes.common import app_state, in_transaction, query_pairs
 from headwater.api.services.connections import Connections, CreateConnection
+from headwater.api.services.explore import Explorer
 from headwater.store.resources import Scope
 
 router = APIRouter(tags=["Connections"])
 Caller = Annotated[Scope, Depends(check_request)]
-Db = Annotated[Session, Depends(session)]
 PATCH_BODY = {
     "requestBody": {
         "required": True,
@@ -36,21 +36,28 @@ def service(request: Request) -> Connections:
     summary="Create a base connection",
     openapi_extra=openapi_body(CreateConnection),
 )
-async def create_connection(request: Request, scope: Caller, db: Db) -> JSONBody:
+async def create_connection(request: Request, scope: Caller) -> JSONBody:
     payload = await model_body(request, CreateConnection)
-    row = service(request).create(db, scope, payload)
+    connections = service(request)
+    row = await in_transaction(request, lambda db: connections.create(db, scope, payload))
     location = f"{request.url.path.rstrip('/')}/{row.id}"
     return JSONBody({"id": row.id, "etag": row.etag}, status_code=201, headers={"Location": location})
 
 
 @router.get("/connections", summary="List base connections")
-def list_connections(request: Request, scope: Caller, db: Db) -> dict[str, Any]:
-    return service(request).list(db, scope, query_pairs(request))
+async def list_connections(request: Request, scope: Caller) -> JSONBody:
+    connections, params = service(request), query_pairs(request)
+    return JSONBody(
+        await in_transaction(request, lambda db: connections.list(db, scope, params), read_only=True)
+    )
 
 
 @router.get("/connections/{connection_id}", summary="Get a base connection")
-def get_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> dict[str, Any]:
-    return service(request).get(db, scope, connection_id)
+async def get_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+    connections = service(request)
+    return JSONBody(
+        await in_transaction(request, lambda db: connections.get(db, scope, connection_id), read_only=True)
+    )
 
 
 @router.patch(
@@ -60,15 +67,35 @@ async def patch_connection(
     request: Request,
     connection_id: str,
     scope: Caller,
-    db: Db,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> dict[str, Any]:
     ops = await json_body(request)
-    row = service(request).patch(db, scope, connection_id, ops, if_match)
+    connections = service(request)
+    row = await in_transaction(request, lambda db: connections.patch(db, scope, connection_id, ops, if_match))
     return {"id": row.id, "etag": row.etag}
 
 
 @router.delete("/connections/{connection_id}", status_code=204, summary="Delete a base connection")
-def delete_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> Response:
-    service(request).delete(db, scope, connection_id)
+async def delete_connection(request: Request, connection_id: str, scope: Caller) -> Response:
+    connections = service(request)
+    await in_transaction(request, lambda db: connections.delete(db, scope, connection_id))
     return Response(status_code=204)
+
+
+def explorer(request: Request) -> Explorer:
+    return Explorer(service(request), app_state(request).settings)
+
+
+@router.get("/connections/{connection_id}/test", summary="Test a base connection")
+async def test_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+    explore = explorer(request)
+    ref = await in_transaction(request, lambda db: explore.load(db, scope, connection_id), read_only=True)
+    return JSONBody(await to_thread.run_sync(explore.test, ref))
+
+
+@router.get("/connections/{connection_id}/explore", summary="Explore a base connection")
+async def explore_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+    explore, params = explorer(request), dict(request.query_params)
+    explore.check_params(params)
+    ref = await in_transaction(request, lambda db: explore.load(db, scope, connection_id), read_only=True)
+    return JSONBody(await to_thread.run_sync(explore.explore, ref, params))

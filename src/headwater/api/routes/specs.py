@@ -16,22 +16,22 @@ Caller = Annotated[Scope, Depends(check_request)]
 
 
 @router.get("/connectionSpecs", summary="List connection specs")
-def list_connection_specs(request: Request, _: Caller) -> dict[str, Any]:
+async def list_connection_specs(request: Request, _: Caller) -> dict[str, Any]:
     return specs.list_specs(
         app_state(request).specs.connection_specs, query_pairs(request), "/connectionSpecs"
     )
 
 
 @router.get("/connectionSpecs/{spec_id}", summary="Get a connection spec")
-def get_connection_spec(request: Request, spec_id: str, _: Caller) -> dict[str, Any]:
+async def get_connection_spec(request: Request, spec_id: str, _: Caller) -> dict[str, Any]:
     return specs.get_spec(app_state(request).specs.connection_specs, spec_id, "connectionSpecs")
 
 
 @router.get("/flowSpecs", summary="List flow specs")
-def list_flow_specs(request: Request, _: Caller) -> dict[str, Any]:
+async def list_flow_specs(request: Request, _: Caller) -> dict[str, Any]:
     return specs.list_specs(app_state(request).specs.flow_specs, query_pairs(request), "/flowSpecs")
 
 
 @router.get("/flowSpecs/{spec_id}", summary="Get a flow spec")
-def get_flow_spec(request: Request, spec_id: str, _: Caller) -> dict[str, Any]:
+async def get_flow_spec(request: Request, spec_id: str, _: Caller) -> dict[str, Any]:
     return specs.get_spec(app_state(request).specs.flow_specs, spec_id, "flowSpecs")

@@ -61,7 +61,7 @@ class Connections:
         return resources.create(session, scope, KIND, stored, secrets=sealed)
 
     def get(self, session: Session, scope: Scope, connection_id: str) -> dict[str, Any]:
-        return {"items": [self.render(resources.get(session, scope, KIND, connection_id))]}
+        return {"items": [self.render(resources.read(session, scope, KIND, connection_id))]}
 
     def list(self, session: Session, scope: Scope, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         query = parse_query(params)

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -63,10 +63,10 @@ class NullWriter:
     def write(self, batch: pa.RecordBatch) -> None:
         self.rows += batch.num_rows
 
-    def delete(self, ids: Sequence[str]) -> None:
+    def delete(self, keys: pa.Array, primary_key: str = "Id") -> None:
         pass
 
-    def commit(self) -> CommitResult:
+    def commit(self, primary_key: str = "Id") -> CommitResult:
         return CommitResult(rows_written=self.rows)
 
     def abort(self) -> None:
@@ -83,7 +83,7 @@ class DeltaAppendWriter(NullWriter):
         super().write(batch)
         self.batches.append(batch)
 
-    def commit(self) -> CommitResult:
+    def commit(self, primary_key: str = "Id") -> CommitResult:
         write_deltalake(str(self.path), pa.Table.from_batches(self.batches), mode="append")
         return CommitResult(rows_written=self.rows)
 

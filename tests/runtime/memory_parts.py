@@ -2,9 +2,7 @@
 
 * ``MemorySource`` — a source over an in-memory Arrow table of Salesforce-like rows, incremental on
   ``SystemModstamp`` with ``>=`` (at-least-once, like the connector), soft deletes via ``IsDeleted``;
-* ``DeltaRunWriter`` — stages a run's batches and lands them in a Delta Lake table in ONE merge commit
-  (upsert on ``Id``, deletes applied), via the ``deltalake`` package;
-* ``plan_builder`` — wires them into a ``RunPlan``.
+* ``plan_builder`` — wires it and the real lake run writer (``headwater.lake``) into a ``RunPlan``.
 
 Also importable by the subprocess worker of the kill test (``worker_process.py``).
 """
@@ -12,16 +10,17 @@ Also importable by the subprocess worker of the kill test (``worker_process.py``
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
-from deltalake import DeltaTable, write_deltalake
+from deltalake import DeltaTable
 
 from headwater.connectors.base import ReadBatch
-from headwater.runtime.ports import CommitResult, PlanBuilder, RunContext, RunPlan
+from headwater.lake import Dataset, Lake
+from headwater.runtime.ports import PlanBuilder, RunContext, RunPlan
 
 SCHEMA = pa.schema(
     [("Id", pa.string()), ("Name", pa.string()), ("SystemModstamp", pa.int64()), ("IsDeleted", pa.bool_())]
@@ -103,102 +102,33 @@ class MemorySource:
         return MemoryRead(self.table, cursor, self.batch_size, self.delay, self.fail)
 
 
-class DeltaRunWriter:
-    """Upsert on ``Id`` + deletes, one Delta commit per run."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.batches: list[pa.RecordBatch] = []
-        self.deletes: list[str] = []
-
-    def write(self, batch: pa.RecordBatch) -> None:
-        self.batches.append(batch)
-
-    def delete(self, ids: Sequence[str]) -> None:
-        self.deletes.extend(ids)
-
-    def abort(self) -> None:
-        self.batches, self.deletes = [], []
-
-    def commit(self) -> CommitResult:
-        staged = pa.Table.from_batches(self.batches, schema=SCHEMA).drop_columns(["IsDeleted"])
-        # Later rows of one run win: keep the last occurrence of each Id.
-        staged = staged.append_column("_pos", pa.array(range(staged.num_rows), pa.int64()))
-        last = staged.group_by("Id").aggregate([("_pos", "max")])["_pos_max"]
-        staged = staged.take(last).drop_columns(["_pos"])
-        flagged = staged.append_column("_deleted", pa.array([False] * staged.num_rows))
-        gone = pa.table(
-            {
-                "Id": self.deletes,
-                "Name": pa.nulls(len(self.deletes), pa.string()),
-                "SystemModstamp": pa.nulls(len(self.deletes), pa.int64()),
-                "_deleted": [True] * len(self.deletes),
-            }
-        )
-        source = pa.concat_tables([flagged, gone]) if self.deletes else flagged
-        if not (self.path / "_delta_log").exists():
-            write_deltalake(str(self.path), staged)
-            return CommitResult(rows_written=staged.num_rows, version=DeltaTable(str(self.path)).version())
-        table = DeltaTable(str(self.path))
-        columns = {name: f"s.{name}" for name in ("Id", "Name", "SystemModstamp")}
-        metrics = (
-            table.merge(source, predicate="t.Id = s.Id", source_alias="s", target_alias="t")
-            .when_matched_delete(predicate="s._deleted")
-            .when_matched_update(columns, predicate="NOT s._deleted")
-            .when_not_matched_insert(columns, predicate="NOT s._deleted")
-            .execute()
-        )
-        return CommitResult(
-            rows_written=staged.num_rows,
-            rows_deleted=int(metrics.get("num_target_rows_deleted", 0)),
-            version=DeltaTable(str(self.path)).version(),
-        )
+LAKE_SCOPE = ("org", "prod", "ds")
 
 
-class GenericDeltaRunWriter:
-    """Any schema, upsert on ``Id`` + deletes, one Delta commit per run (new columns merge in)."""
+def dataset_of(lake_root: Path) -> Dataset:
+    """The one dataset of a test lake rooted at ``lake_root`` (the real ``headwater.lake``)."""
+    return Lake(lake_root).dataset(*LAKE_SCOPE)
 
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.batches: list[pa.RecordBatch] = []
-        self.deletes: list[str] = []
 
-    def write(self, batch: pa.RecordBatch) -> None:
-        self.batches.append(batch)
+def table_path(lake_root: Path) -> Path:
+    return lake_root.joinpath(*LAKE_SCOPE)
 
-    def delete(self, ids: Sequence[str]) -> None:
-        self.deletes.extend(ids)
 
-    def abort(self) -> None:
-        self.batches, self.deletes = [], []
+def has_table(lake_root: Path) -> bool:
+    return (table_path(lake_root) / "_delta_log").exists()
 
-    def commit(self) -> CommitResult:
-        staged = pa.Table.from_batches(self.batches) if self.batches else None
-        exists = (self.path / "_delta_log").exists()
-        if staged is not None and not exists:
-            write_deltalake(str(self.path), staged)
-        elif staged is not None:
-            columns = {name: f"s.{name}" for name in staged.column_names}
-            (
-                DeltaTable(str(self.path))
-                .merge(staged, predicate="t.Id = s.Id", source_alias="s", target_alias="t", merge_schema=True)
-                .when_matched_update(columns)
-                .when_not_matched_insert(columns)
-                .execute()
-            )
-        if self.deletes and (self.path / "_delta_log").exists():
-            # Test writer only: a second commit for deletes keeps it short; the lake's writer does one.
-            quoted = ", ".join("'" + key.replace("'", "''") + "'" for key in self.deletes)
-            DeltaTable(str(self.path)).delete(f"Id IN ({quoted})")
-        rows = 0 if staged is None else staged.num_rows
-        return CommitResult(rows_written=rows, rows_deleted=len(self.deletes))
+
+def lake_version(lake_root: Path) -> int:
+    return DeltaTable(str(table_path(lake_root))).version()
 
 
 def plan_builder(
     source: MemorySource, lake_path: Path, transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None
 ) -> PlanBuilder:
-    def build(_context: RunContext) -> RunPlan:
-        plan = RunPlan(read=source.read, open_writer=lambda: DeltaRunWriter(lake_path))
+    """Plans reading ``source`` into the test lake at ``lake_path`` through ``headwater.lake``'s run writer."""
+
+    def build(context: RunContext) -> RunPlan:
+        plan = RunPlan(read=source.read, open_writer=lambda: dataset_of(lake_path).run_writer(context.run_id))
         if transform is not None:
             plan.transform = transform
         return plan
@@ -206,8 +136,8 @@ def plan_builder(
     return build
 
 
-def read_lake(path: Path) -> pa.Table:
-    return DeltaTable(str(path)).to_pyarrow_table().sort_by("Id")
+def read_lake(lake_root: Path) -> pa.Table:
+    return DeltaTable(str(table_path(lake_root))).to_pyarrow_table().sort_by("Id")
 
 
 def env_plan_factory(_settings: object, _engine: object) -> PlanBuilder:

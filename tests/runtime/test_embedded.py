@@ -8,7 +8,7 @@ import time
 from pathlib import Path
 
 import sqlalchemy as sa
-from memory_parts import MemorySource, make_accounts, plan_builder, read_lake
+from memory_parts import MemorySource, has_table, make_accounts, plan_builder, read_lake
 
 from headwater.runtime.embedded import EmbeddedRuntime, dead_local_owners
 from headwater.runtime.executor import wait_for
@@ -106,7 +106,7 @@ def test_serve_start_up_helper_creates_tables_and_honours_zero_workers(tmp_path:
 
 
 def read_lake_rows(path: Path) -> int:
-    return read_lake(path).num_rows if (path / "_delta_log").exists() else 0
+    return read_lake(path).num_rows if has_table(path) else 0
 
 
 def test_shutdown_hands_runs_in_flight_back_before_their_commit(engine: sa.Engine, tmp_path: Path) -> None:
@@ -137,7 +137,7 @@ def test_shutdown_hands_runs_in_flight_back_before_their_commit(engine: sa.Engin
     assert time.monotonic() - started < 1.5  # one batch at most, not the ~2 s of reading left
     handed_back = run_state()
     assert handed_back["state"] == "scheduled" and handed_back["providerRefId"].endswith(":0")
-    assert not (tmp_path / "t").exists()  # nothing committed
+    assert not has_table(tmp_path / "t")  # nothing committed
 
     fast = MemorySource(make_accounts(400), batch_size=100)
     again = EmbeddedRuntime(engine, plan_builder(fast, tmp_path / "t"), workers=1, tick_seconds=0.02)

@@ -13,8 +13,7 @@ from urllib.parse import quote
 
 import pytest
 import sqlalchemy as sa
-from deltalake import DeltaTable
-from memory_parts import read_lake
+from memory_parts import has_table, lake_version, read_lake
 
 from headwater.runtime.executor import wait_for
 from headwater.runtime.runs import create_run_for_flow, get_run, register_flow
@@ -99,7 +98,7 @@ def test_killed_worker_process_run_is_taken_over_and_lands_once(
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=30)
     lake = tmp_path / "lake" / "once"
-    assert not (lake / "_delta_log").exists()  # nothing landed from the killed attempt
+    assert not has_table(lake)  # nothing landed from the killed attempt
 
     spawn_worker(HW_TEST_ROWS="500")
     with pg_engine.connect() as conn:
@@ -113,4 +112,4 @@ def test_killed_worker_process_run_is_taken_over_and_lands_once(
     landed = read_lake(lake)
     assert landed.num_rows == 500 and len(set(landed["Id"].to_pylist())) == 500
     assert state(pg_engine, run_id)["providerRefId"].endswith(":2")  # taken over: second attempt
-    assert DeltaTable(str(lake)).history()  # the table exists with the runs' commits only
+    assert lake_version(lake) >= 0  # the table exists with the runs' commits only

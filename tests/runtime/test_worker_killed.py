@@ -15,8 +15,7 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from deltalake import DeltaTable
-from memory_parts import MemorySource, make_accounts, plan_builder, read_lake
+from memory_parts import MemorySource, lake_version, make_accounts, plan_builder, read_lake
 from worker_process import source_rows
 
 from headwater.runtime.claims import requeue_stale_runs
@@ -82,7 +81,7 @@ def assert_landed_once(lake: Path) -> None:
     landed = read_lake(lake)
     expected = sorted(source_rows(ROWS)["Id"].to_pylist())
     assert landed["Id"].to_pylist() == expected  # every row, none twice
-    assert DeltaTable(str(lake)).version() == 1  # the killed attempt committed nothing
+    assert lake_version(lake) == 1  # the killed attempt committed nothing
 
 
 def test_killed_worker_run_is_picked_up_again_and_lands_once(
@@ -94,7 +93,7 @@ def test_killed_worker_run_is_picked_up_again_and_lands_once(
     url, schema = pg_schema_url
     kill_mid_read(spawn("executor", url, schema, str(lake), run_id, str(ROWS)), pg_engine, run_id)
 
-    assert DeltaTable(str(lake)).version() == 0 and read_lake(lake).num_rows == 100  # table as it was
+    assert lake_version(lake) == 0 and read_lake(lake).num_rows == 100  # table as it was
     assert doc(pg_engine, run_id)["state"] == "inProgress"
     with pg_engine.begin() as conn:
         assert wait_for(lambda: requeue_stale_runs(conn, stale_after_ms=1_000) == [run_id], timeout=10)
@@ -113,7 +112,7 @@ def test_embedded_restart_resumes_the_interrupted_run(tmp_path: Path) -> None:
     seed(engine, lake)
     run_id = new_run(engine)
     kill_mid_read(spawn("embedded", url, "-", str(lake), "-", str(ROWS)), engine, run_id)
-    assert DeltaTable(str(lake)).version() == 0
+    assert lake_version(lake) == 0
 
     # The restarted server: a stale timeout far away, so only the restart recovery can resume the run.
     source = MemorySource(source_rows(ROWS), batch_size=100)

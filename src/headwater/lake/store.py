@@ -240,9 +240,15 @@ class RunWriter:
         return CommitResult(table.version() if table else None, count, 0, 0, count, staged)
 
 
+_UTC_NAMES = {"UTC", "Etc/UTC", "Etc/GMT", "GMT", "Z", "+00:00"}
+
+
 def _family(t: pa.DataType) -> str:
     if pa.types.is_string(t) or pa.types.is_large_string(t) or pa.types.is_string_view(t):
         return "string"
+    if pa.types.is_timestamp(t):
+        # Delta stores "UTC", DuckDB hands staged data back as "Etc/UTC": the same instant type.
+        return f"timestamp[{'UTC' if t.tz in _UTC_NAMES else t.tz}]"
     if pa.types.is_struct(t):
         return "struct"
     return str(t)

@@ -214,7 +214,7 @@ class RunExecutor:
                         progress.add(outputRecordCount=mapped.num_rows, outputBytes=mapped.nbytes)
                 if len(item.deletes):
                     code = COMMIT_FAILED
-                    writer.delete(item.deletes.to_pylist())
+                    writer.delete(item.deletes)
                 code = READ_FAILED
             if source.stopped:
                 progress.set("stoppedReason", source.stopped)

@@ -16,11 +16,15 @@ import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from headwater.connectors.registry import open_connector
-from headwater.core.errors import ConfigurationError
+from headwater.core.errors import ConfigurationError, HeadwaterError
 from headwater.core.settings import Settings
-from headwater.runtime.dataflow import Dataflow, resolve_dataflow
+from headwater.lake import Lake, nest_dotted
+from headwater.runtime.dataflow import RUNTIME_CLIENT, Dataflow, DataflowIncompleteError, resolve_dataflow
+from headwater.runtime.mapping import CompiledMapping, compile_mapping
 from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
+from headwater.store import resources
 from headwater.store.crypto import SecretBox, load_secret_key
+from headwater.store.resources import Scope
 
 PlanBuilderFactory = Callable[[Settings, sa.Engine], PlanBuilder]
 WriterFactory = Callable[[Dataflow, RunContext], LakeRunWriter]
@@ -28,14 +32,57 @@ TransformFactory = Callable[[Dataflow], Callable[[pa.RecordBatch], pa.RecordBatc
 DEFAULT_FACTORY = "headwater.runtime.plans:dataflow_plan_builder"
 
 
-def _no_lake_writer(dataflow: Dataflow, context: RunContext) -> LakeRunWriter:
-    raise ConfigurationError(
-        f"Run {context.run_id}: no lake writer is configured for dataset {dataflow.dataset_id}."
-    )
+def lake_writer(settings: Settings) -> WriterFactory:
+    """Writers of the lake under ``settings.resolved_lake_root``; staging is keyed by run id, so a retried
+    run discards its earlier partial staging."""
+    lake = Lake(settings.resolved_lake_root)
+
+    def open_writer(dataflow: Dataflow, context: RunContext) -> LakeRunWriter:
+        return lake.dataset(dataflow.org_id, dataflow.sandbox_name, dataflow.dataset_id).run_writer(
+            context.run_id
+        )
+
+    return open_writer
 
 
-def _no_mapping(_dataflow: Dataflow) -> Callable[[pa.RecordBatch], pa.RecordBatch] | None:
-    return None
+def mapping_transform(
+    mappings: list[Any], primary_key: str = "Id"
+) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+    """The Data Prep mapping as a batch transform, compiled on the first batch against its Arrow types.
+
+    Destination paths become nested columns. The source primary key is kept as a top-level column when
+    the mapping does not produce it: the lake upserts and deletes by it.
+    """
+    compiled: list[CompiledMapping] = []
+
+    def transform(batch: pa.RecordBatch) -> pa.RecordBatch:
+        if not compiled:
+            compiled.append(compile_mapping(mappings, {field.name: field.type for field in batch.schema}))
+        mapped = compiled[0].apply(batch)
+        if primary_key not in mapped.schema.names and primary_key in batch.schema.names:
+            mapped = mapped.append_column(primary_key, batch.column(primary_key))
+        return nest_dotted(mapped)
+
+    return transform
+
+
+def stored_mapping(engine: sa.Engine) -> TransformFactory:
+    """Transforms from the flow's mapping set, a stored ``mappingSets`` resource of the flow's sandbox."""
+
+    def factory(dataflow: Dataflow) -> Callable[[pa.RecordBatch], pa.RecordBatch] | None:
+        if dataflow.mapping_id is None:
+            return None
+        scope = Scope(dataflow.org_id, dataflow.sandbox_name, RUNTIME_CLIENT)
+        with Session(engine) as session:
+            try:
+                document = dict(resources.get(session, scope, "mappingSets", dataflow.mapping_id).document)
+            except HeadwaterError as exc:
+                raise DataflowIncompleteError(
+                    f"The mapping set {dataflow.mapping_id} does not exist (any more)."
+                ) from exc
+        return mapping_transform(list(document.get("mappings") or []))
+
+    return factory
 
 
 def build_dataflow_plan(
@@ -71,8 +118,8 @@ def dataflow_plan_builder(
 ) -> PlanBuilder:
     """Plans for stored dataflows: flow → source connection → connector read → mapping → dataset."""
     box = SecretBox(load_secret_key(settings))
-    writer_factory = open_writer or _no_lake_writer
-    mapping_factory = mapping or _no_mapping
+    writer_factory = open_writer or lake_writer(settings)
+    mapping_factory = mapping or stored_mapping(engine)
 
     def build(context: RunContext) -> RunPlan:
         with Session(engine) as session:
@@ -102,4 +149,12 @@ def load_plan_builder(path: str, settings: Settings, engine: sa.Engine) -> PlanB
     return cast(PlanBuilderFactory, factory)(settings, engine)
 
 
-__all__ = ["DEFAULT_FACTORY", "build_dataflow_plan", "dataflow_plan_builder", "load_plan_builder"]
+__all__ = [
+    "DEFAULT_FACTORY",
+    "build_dataflow_plan",
+    "dataflow_plan_builder",
+    "lake_writer",
+    "load_plan_builder",
+    "mapping_transform",
+    "stored_mapping",
+]

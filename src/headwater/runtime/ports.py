@@ -7,7 +7,7 @@ the plan builder the application passes in (``plans.py``), and tests plug in rea
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
@@ -30,23 +30,33 @@ class SourceRead(Protocol):
     def stopped(self) -> str | None: ...
 
 
+class CommitInfo(Protocol):
+    """What the executor reads of a commit (``headwater.lake.CommitResult`` has more)."""
+
+    @property
+    def rows_deleted(self) -> int: ...
+
+    @property
+    def version(self) -> int | None: ...
+
+
 @dataclass(frozen=True)
 class CommitResult:
     rows_written: int
     rows_deleted: int = 0
-    bytes_written: int = 0
     version: int | None = None  # the table version the commit created
 
 
 class LakeRunWriter(Protocol):
     """Stages a run's batches and makes them visible in ONE atomic commit (upsert on the primary key,
-    deletes applied). Nothing is visible before ``commit``; ``abort`` drops the staged data."""
+    deletes applied), as ``headwater.lake.RunWriter`` does. Nothing is visible before ``commit``;
+    ``abort`` drops the staged data."""
 
     def write(self, batch: pa.RecordBatch) -> None: ...
 
-    def delete(self, ids: Sequence[str]) -> None: ...
+    def delete(self, keys: pa.Array, primary_key: str = "Id") -> None: ...
 
-    def commit(self) -> CommitResult: ...
+    def commit(self, primary_key: str = "Id") -> CommitInfo: ...
 
     def abort(self) -> None: ...
 
@@ -82,4 +92,12 @@ class RunPlan:
 PlanBuilder = Callable[[RunContext], RunPlan]
 
 
-__all__ = ["CommitResult", "LakeRunWriter", "PlanBuilder", "RunContext", "RunPlan", "SourceRead"]
+__all__ = [
+    "CommitInfo",
+    "CommitResult",
+    "LakeRunWriter",
+    "PlanBuilder",
+    "RunContext",
+    "RunPlan",
+    "SourceRead",
+]

@@ -42,7 +42,9 @@ def lake_names(path: Path) -> dict[str, str | None]:
     return dict(zip(table["Id"].to_pylist(), table["Name"].to_pylist(), strict=True))
 
 
-def store_flow(session: Session, box: SecretBox, scope: Scope, sf: Any) -> str:
+def store_flow(
+    session: Session, box: SecretBox, scope: Scope, sf: Any, transformations: list[Any] | None = None
+) -> str:
     base = resources.create(
         session,
         scope,
@@ -88,7 +90,7 @@ def store_flow(session: Session, box: SecretBox, scope: Scope, sf: Any) -> str:
             "flowSpec": {"id": "14518937-270c-4525-bdec-c2ba7cce3860", "version": "1.0"},
             "sourceConnectionIds": [source.id],
             "targetConnectionIds": [target.id],
-            "transformations": [],
+            "transformations": transformations or [],
             "scheduleParams": {"startTime": "4102444800", "frequency": "once"},
         },
     )
@@ -145,3 +147,39 @@ def test_emulated_salesforce_account_flow_lands_and_stays_in_sync(
     )
     assert second["metrics"]["recordSummary"]["extensions"] == {"deletedRecordCount": 1}
     assert pc.count_distinct(read_lake(lake)["Id"]).as_py() == read_lake(lake).num_rows
+
+
+def test_mapping_set_shapes_the_landed_rows(salesforce_emulator: Any, tmp_path: Path) -> None:
+    sf = salesforce_emulator
+    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    box = SecretBox(load_secret_key(settings))
+    mappings = [
+        {"sourceType": "ATTRIBUTE", "source": "Name", "destination": "account.name"},
+        {"sourceType": "EXPRESSION", "source": "lower(Industry)", "destination": "account.industry"},
+        {"sourceAttribute": "AnnualRevenue", "destinationXdmPath": "revenue", "sourceType": "ATTRIBUTE"},
+    ]
+    with Session(engine) as session, session.begin():
+        org_id = tenants.create_org(session, "Mapping Org").id
+        scope = Scope(org_id, "prod", "client-1")
+        mapping_id = resources.create(session, scope, "mappingSets", {"version": 0, "mappings": mappings}).id
+        flow_id = store_flow(
+            session,
+            box,
+            scope,
+            sf,
+            [{"name": "Mapping", "params": {"mappingId": mapping_id, "mappingVersion": 0}}],
+        )
+    with engine.begin() as conn:
+        run_id = create_run_for_flow(conn, flow_id=flow_id, org_id=org_id, sandbox_name="prod")["id"]
+    assert RunExecutor(engine, dataflow_plan_builder(settings, engine), "w1").execute(run_id) == "success"
+
+    landed = read_lake(Path(settings.resolved_lake_root) / org_id / "prod" / "accounts-ds")
+    assert set(landed.column_names) == {"account", "revenue", "Id"}
+    expected = {
+        row[0]: (row[1], row[2].lower() if row[2] is not None else None)
+        for row in sf.sql('SELECT "Id", "Name", "Industry" FROM "Account" WHERE NOT "IsDeleted"')
+    }
+    got = {row["Id"]: (row["account"]["name"], row["account"]["industry"]) for row in landed.to_pylist()}
+    assert got == expected

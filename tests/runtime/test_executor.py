@@ -10,7 +10,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pytest
 import sqlalchemy as sa
-from memory_parts import MemorySource, has_table, lake_version, make_accounts, plan_builder, read_lake
+from memory_parts import (
+    MemoryRead,
+    MemorySource,
+    has_table,
+    lake_version,
+    make_accounts,
+    plan_builder,
+    read_lake,
+)
 
 from headwater.core.errors import SkippableError, TerminalError, TransientError
 from headwater.core.timeutil import now_ms
@@ -275,3 +283,18 @@ def test_backoff_grows_and_honours_retry_after() -> None:
 @pytest.mark.parametrize("attempt", [1, 2])
 def test_backoff_is_never_negative(attempt: int) -> None:
     assert Backoff(0, 0).delay(attempt) == 0
+
+
+def test_a_read_stopped_early_succeeds_and_says_why(engine: sa.Engine, tmp_path: Path) -> None:
+    class BudgetRead(MemoryRead):
+        @property
+        def stopped(self) -> str | None:
+            return "The org's daily API budget share is used up; the rest follows in the next run."
+
+    table = make_accounts(10)
+    source = MemorySource(table)
+    source.read = lambda cursor: BudgetRead(table, cursor, 5, 0.0, None)  # type: ignore[method-assign]
+    run_id = new_run(engine)
+    assert RunExecutor(engine, plan_builder(source, tmp_path / "t"), "w1").execute(run_id) == "success"
+    copy = run_doc(engine, run_id)["activities"][0]
+    assert copy["statusSummary"]["extensions"]["stoppedReason"].startswith("The org's daily API budget")

@@ -36,6 +36,14 @@ def _record_summary(progress: Mapping[str, Any]) -> dict[str, Any]:
     return summary
 
 
+def _copy_extensions(row: Mapping[str, Any], progress: Mapping[str, Any]) -> dict[str, Any]:
+    extensions: dict[str, Any] = {"type": row["trigger"]}
+    if progress.get("stoppedReason"):
+        # The source ended the read early (e.g. its API budget): the cursor saved is where it stopped.
+        extensions["stoppedReason"] = progress["stoppedReason"]
+    return extensions
+
+
 def _activities(
     row: Mapping[str, Any], progress: Mapping[str, Any], errors: list[Any]
 ) -> list[dict[str, Any]]:
@@ -61,7 +69,7 @@ def _activities(
                 "recordSummary": {"inputRecordCount": int(progress.get("inputRecordCount", 0))},
                 "statusSummary": {
                     "status": copy.get("status", row["status"]),
-                    "extensions": {"type": row["trigger"]},
+                    "extensions": _copy_extensions(row, progress),
                 },
                 "sourceInfo": [{"id": row["flow_id"], "type": "Flow"}],
             }

@@ -1,0 +1,1 @@
+"""Run execution pieces (mapping engine now; executor later)."""

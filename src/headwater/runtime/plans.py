@@ -1,0 +1,160 @@
+"""The application's plan builder: turn a run into its parts (connector read, mapping, lake writer).
+
+This is the one place that knows the concrete connector, mapping engine and lake writer; the executor
+only sees ``ports.RunPlan``. The builder is chosen by dotted path (``--plans module:attribute`` on
+``headwater worker``) so deployments and tests can plug their own.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable
+from typing import Any, cast
+
+import pyarrow as pa
+import sqlalchemy as sa
+from sqlalchemy.orm import Session
+
+from headwater.connectors.registry import open_connector
+from headwater.core.errors import ConfigurationError, HeadwaterError
+from headwater.core.settings import Settings
+from headwater.lake import Lake, nest_dotted
+from headwater.runtime.dataflow import RUNTIME_CLIENT, Dataflow, DataflowIncompleteError, resolve_dataflow
+from headwater.runtime.mapping import CompiledMapping, compile_mapping
+from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
+from headwater.store import resources
+from headwater.store.crypto import SecretBox, load_secret_key
+from headwater.store.resources import Scope
+
+PlanBuilderFactory = Callable[[Settings, sa.Engine], PlanBuilder]
+WriterFactory = Callable[[Dataflow, RunContext], LakeRunWriter]
+TransformFactory = Callable[[Dataflow], Callable[[pa.RecordBatch], pa.RecordBatch] | None]
+DEFAULT_FACTORY = "headwater.runtime.plans:dataflow_plan_builder"
+
+
+def lake_writer(settings: Settings) -> WriterFactory:
+    """Writers of the lake under ``settings.resolved_lake_root``; staging is keyed by run id, so a retried
+    run discards its earlier partial staging."""
+    lake = Lake(settings.resolved_lake_root)
+
+    def open_writer(dataflow: Dataflow, context: RunContext) -> LakeRunWriter:
+        return lake.dataset(dataflow.org_id, dataflow.sandbox_name, dataflow.dataset_id).run_writer(
+            context.run_id
+        )
+
+    return open_writer
+
+
+def mapping_transform(
+    mappings: list[Any], primary_key: str = "Id"
+) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+    """The Data Prep mapping as a batch transform, compiled on the first batch against its Arrow types.
+
+    Destination paths become nested columns. The source primary key is kept as a top-level column when
+    the mapping does not produce it: the lake upserts and deletes by it.
+    """
+    compiled: list[CompiledMapping] = []
+
+    def transform(batch: pa.RecordBatch) -> pa.RecordBatch:
+        if not compiled:
+            compiled.append(compile_mapping(mappings, {field.name: field.type for field in batch.schema}))
+        mapped = compiled[0].apply(batch)
+        if primary_key not in mapped.schema.names and primary_key in batch.schema.names:
+            mapped = mapped.append_column(primary_key, batch.column(primary_key))
+        return nest_dotted(mapped)
+
+    return transform
+
+
+def stored_mapping(engine: sa.Engine) -> TransformFactory:
+    """Transforms from the flow's mapping set, a stored ``mappingSets`` resource of the flow's sandbox."""
+
+    def factory(dataflow: Dataflow) -> Callable[[pa.RecordBatch], pa.RecordBatch] | None:
+        if dataflow.mapping_id is None:
+            return None
+        scope = Scope(dataflow.org_id, dataflow.sandbox_name, RUNTIME_CLIENT)
+        with Session(engine) as session:
+            try:
+                document = dict(resources.get(session, scope, "mappingSets", dataflow.mapping_id).document)
+            except HeadwaterError as exc:
+                raise DataflowIncompleteError(
+                    f"The mapping set {dataflow.mapping_id} does not exist (any more)."
+                ) from exc
+        return mapping_transform(list(document.get("mappings") or []))
+
+    return factory
+
+
+def build_dataflow_plan(
+    dataflow: Dataflow,
+    context: RunContext,
+    settings: Settings,
+    *,
+    open_writer: WriterFactory,
+    transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
+) -> RunPlan:
+    """A plan reading ``dataflow``'s table through its connector, writing through ``open_writer``."""
+    auth: dict[str, Any] = dataflow.auth
+    connector = open_connector(
+        dataflow.connection_spec_id, str(auth.get("specName")), dict(auth.get("params") or {}), settings
+    )
+    columns = [str(column["name"]) for column in dataflow.columns if column.get("name")] or None
+    plan = RunPlan(
+        read=lambda cursor: connector.read(dataflow.table, columns, cursor),
+        open_writer=lambda: open_writer(dataflow, context),
+        close=connector.close,
+    )
+    if transform is not None:
+        plan.transform = transform
+    return plan
+
+
+def dataflow_plan_builder(
+    settings: Settings,
+    engine: sa.Engine,
+    *,
+    open_writer: WriterFactory | None = None,
+    mapping: TransformFactory | None = None,
+) -> PlanBuilder:
+    """Plans for stored dataflows: flow → source connection → connector read → mapping → dataset."""
+    box = SecretBox(load_secret_key(settings))
+    writer_factory = open_writer or lake_writer(settings)
+    mapping_factory = mapping or stored_mapping(engine)
+
+    def build(context: RunContext) -> RunPlan:
+        with Session(engine) as session:
+            dataflow = resolve_dataflow(
+                session,
+                box,
+                flow_id=context.flow_id,
+                org_id=context.org_id,
+                sandbox_name=context.sandbox_name,
+            )
+        return build_dataflow_plan(
+            dataflow, context, settings, open_writer=writer_factory, transform=mapping_factory(dataflow)
+        )
+
+    return build
+
+
+def load_plan_builder(path: str, settings: Settings, engine: sa.Engine) -> PlanBuilder:
+    """Import ``module:attribute`` (a factory taking settings and engine) and build the plan builder."""
+    module_name, _, attribute = path.partition(":")
+    if not module_name or not attribute:
+        raise ConfigurationError(f"Plan builder must be given as module:attribute, got {path!r}")
+    try:
+        factory = getattr(importlib.import_module(module_name), attribute)
+    except (ImportError, AttributeError) as exc:
+        raise ConfigurationError(f"Cannot load the plan builder {path!r}: {exc}") from exc
+    return cast(PlanBuilderFactory, factory)(settings, engine)
+
+
+__all__ = [
+    "DEFAULT_FACTORY",
+    "build_dataflow_plan",
+    "dataflow_plan_builder",
+    "lake_writer",
+    "load_plan_builder",
+    "mapping_transform",
+    "stored_mapping",
+]

@@ -7,11 +7,11 @@ from typing import Any
 
 import jwt
 import pytest
+from api_support import BASE, Caller, assert_flow_error, basic_connection, make_settings
 from fastapi import FastAPI
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from conftest import BASE, Caller, assert_flow_error, basic_connection, make_settings
 from headwater.api.app import create_app
 
 

@@ -7,10 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from api_support import SALESFORCE, Caller, assert_flow_error, create_connection, make_settings, new_caller
 from fastapi import FastAPI
 from starlette.testclient import TestClient
 
-from conftest import SALESFORCE, Caller, assert_flow_error, create_connection, make_settings, new_caller
 from headwater.api.app import create_app
 from headwater.store import db
 

@@ -4,8 +4,7 @@ count, change or delete a prod connection; it gets 404 so existence does not lea
 from __future__ import annotations
 
 import pytest
-
-from conftest import Caller, assert_flow_error, create_connection
+from api_support import Caller, assert_flow_error, create_connection
 
 
 @pytest.fixture(params=["other org", "dev sandbox"])

@@ -5,8 +5,7 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pytest
-
-from conftest import Caller, assert_flow_error, basic_connection, create_connection
+from api_support import Caller, assert_flow_error, basic_connection, create_connection
 
 
 @pytest.fixture

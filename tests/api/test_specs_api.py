@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from conftest import SALESFORCE, Caller, assert_flow_error
+from api_support import SALESFORCE, Caller, assert_flow_error
 
 DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"

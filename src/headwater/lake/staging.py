@@ -111,7 +111,11 @@ class RunStage:
         return grouped.column(f"{SEQ}_max").combine_chunks()
 
     def iter_part(self, path: Path, winners: pa.Array | None) -> Iterator[pa.RecordBatch]:
-        for batch in pq.ParquetFile(path).iter_batches(batch_size=65_536):
+        # whole row groups (= the batches the run wrote): iter_batches re-slices across row groups
+        # and buffers ahead, measured ~50 % more peak memory
+        part = pq.ParquetFile(path)
+        for index in range(part.num_row_groups):
+            batch = part.read_row_group(index, use_threads=False).combine_chunks().to_batches()[0]
             if winners is not None:
                 batch = batch.filter(pc.is_in(batch.column(SEQ), value_set=winners))
             if batch.num_rows:

@@ -1,110 +1,145 @@
-"""Data lake write path: a full run and a 1 % incremental run through RunWriter vs. plain write_deltalake.
+"""Data lake: stream synthetic Account rows into a dataset through the run writer.
 
-Each scenario runs in its own subprocess so peak RSS (psutil, sampled every 20 ms, whole process)
-is the scenario's own. Rows are synthetic Account-like records: 40 columns, mostly strings.
+For each size (default 100k and 1M rows, ~40 mostly-string columns, 50k-row batches) three child
+processes run one after the other, each sampled for RSS (psutil, every 20 ms):
 
-    python -m bench lake [--rows=1000000] [--batch=50000] [--small=100000]
+* ``floor``: the same generated batches handed to plain ``write_deltalake`` (no staging, no merge);
+* ``full``: a first run through ``RunWriter`` (stage to Parquet, collapse duplicates, one commit);
+* ``incremental``: a second run where 1 % of the rows changed (merge on Id into the full table).
+
+A fourth child, ``generate``, only builds the batches: the cost every figure includes.
+
+Usage: ``python -m bench lake [--rows=100000,1000000] [--batch=50000]``
 """
 
 from __future__ import annotations
 
-import json
 import subprocess
 import sys
 import tempfile
 import time
 from collections.abc import Iterator
-from typing import Any
+from pathlib import Path
 
 import psutil
 import pyarrow as pa
 import pyarrow.compute as pc
 
-STRING_COLS = 30
-NUMERIC_COLS = 9
+COLUMNS = 40
 
 
-def batches(rows: int, batch: int, start: int = 0, tag: str = "v1") -> Iterator[pa.RecordBatch]:
-    for lo in range(start, start + rows, batch):
-        n = min(batch, start + rows - lo)
-        ids = pa.array([f"001{i:015d}" for i in range(lo, lo + n)])
-        cols: dict[str, pa.Array] = {"Id": ids}
-        for c in range(STRING_COLS):
-            cols[f"Field{c}__c"] = pc.binary_join_element_wise(f"{tag} value {c} for ", ids, "")
-        for c in range(NUMERIC_COLS):
-            cols[f"Amount{c}"] = pc.multiply(pa.array(range(lo, lo + n), pa.int64()), c)
-        yield pa.RecordBatch.from_pydict(cols)
+_TEMPLATES: dict[tuple[int, int], dict[str, pa.Array]] = {}
 
 
-def _child(scenario: str, root: str, rows: int, batch: int) -> dict[str, Any]:
+def _template(n: int, version: int) -> dict[str, pa.Array]:
+    """The wide string columns of an ``n``-row batch, built once and copied per batch (building text
+    row by row is slower than the writer under test); batches repeat the values with other Ids."""
+    key = (n, version)
+    if key not in _TEMPLATES:
+        text = pc.cast(pa.array(range(n), type=pa.int64()), pa.string())
+        _TEMPLATES[key] = {
+            f"Field{i:02d}__c": pc.binary_join_element_wise(f"value {i} v{version} of account ", text, "")
+            for i in range(COLUMNS - 6)
+        }
+    return _TEMPLATES[key]
+
+
+def account_batch(start: int, n: int, version: int = 0) -> pa.RecordBatch:
+    """Rows ``start..start+n`` of a deterministic Account-like table; ``version`` changes the values."""
+    ids = pa.array(range(start, start + n), type=pa.int64())
+    text = pc.cast(ids, pa.string())
+    arrays: dict[str, pa.Array] = {
+        "Id": pc.binary_join_element_wise("001Hw", pc.utf8_lpad(text, 13, "0"), "")
+    }
+    # fresh buffers per batch (a copy of the cached text): a consumer that queues batches must pay
+    # for them as it would for real source data, not share one set of buffers across all batches
+    arrays.update({name: pa.concat_arrays([column]) for name, column in _template(n, version).items()})
+    arrays["AnnualRevenue"] = pc.multiply(pc.cast(ids, pa.float64()), 1.5 + version)
+    arrays["NumberOfEmployees"] = pc.add(ids, version)
+    arrays["IsDeleted"] = pa.repeat(False, n)
+    arrays["CreatedDate"] = pc.cast(pc.multiply(ids, 1000), pa.timestamp("ms", tz="UTC"))
+    arrays["SystemModstamp"] = pc.cast(pc.add(pc.multiply(ids, 1000), version), pa.timestamp("ms", tz="UTC"))
+    return pa.RecordBatch.from_pydict(arrays)
+
+
+def batches(rows: int, batch: int, version: int = 0, step: int = 1) -> Iterator[pa.RecordBatch]:
+    """Every ``step``-th slice of ``batch`` rows (step 100 = the 1 % that changed, spread evenly)."""
+    for start in range(0, rows, batch):
+        n = min(batch, rows - start)
+        if step == 1:
+            yield account_batch(start, n, version)
+        else:
+            picked = account_batch(start, n, version).take(pa.array(range(0, n, step)))
+            yield picked
+
+
+def child(mode: str, rows: int, batch: int, root: str) -> None:
     from deltalake import write_deltalake
 
     from headwater.lake import Lake
 
-    ds = Lake(root).dataset("org", "prod", "accounts")
-    start = time.perf_counter()
-    if scenario == "floor":
-        first = next(batches(rows, batch))
-        reader = pa.RecordBatchReader.from_batches(first.schema, batches(rows, batch))
+    dataset = Lake(root).dataset("BENCH@AdobeOrg", "prod", "accounts")
+    started = time.perf_counter()
+    written: object = None
+    if mode == "generate":
+        written = sum(b.num_rows for b in batches(rows, batch))
+    elif mode == "floor":
+        schema = account_batch(0, 1).schema
+        reader = pa.RecordBatchReader.from_batches(schema, batches(rows, batch))
         write_deltalake(f"{root}/floor", reader, mode="append")
         written = rows
     else:
-        run = ds.run_writer()
-        if scenario == "full":
-            for b in batches(rows, batch):
-                run.write(b)
-        else:  # incremental: 1 % of rows changed, spread as one contiguous block
-            for b in batches(rows // 100, batch, start=rows // 3, tag="v2"):
-                run.write(b)
-        written = run.commit().rows_written
-    return {"seconds": time.perf_counter() - start, "rows_written": written}
+        version, step = (0, 1) if mode == "full" else (1, 100)
+        writer = dataset.open_writer(mode)
+        for b in batches(rows, batch, version, step):
+            writer.write(b)
+        result = writer.commit()
+        written = (
+            f"inserted={result.rows_inserted} updated={result.rows_updated} bytes={result.bytes_written}"
+        )
+    print(f"{time.perf_counter() - started:.3f} {written}", flush=True)
 
 
-def _measure(scenario: str, root: str, rows: int, batch: int) -> dict[str, Any]:
-    cmd = [sys.executable, "-m", "bench.bench_lake", "--child", scenario, root, str(rows), str(batch)]
-    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, text=True)
-    watched, peak = psutil.Process(proc.pid), 0
+def measure(mode: str, rows: int, batch: int, root: str) -> tuple[float, str, float]:
+    argv = [sys.executable, "-m", "bench.bench_lake", "--child", mode, str(rows), str(batch), root]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, text=True, cwd=Path(__file__).parent.parent)
+    watched = psutil.Process(proc.pid)
+    peak = 0
     while proc.poll() is None:
         try:
             peak = max(peak, watched.memory_info().rss)
-        except psutil.Error:
+        except psutil.NoSuchProcess:
             break
         time.sleep(0.02)
-    out, _ = proc.communicate()
+    out = (proc.stdout.read() if proc.stdout else "").strip()
     if proc.returncode != 0:
-        raise SystemExit(f"{scenario} failed with exit code {proc.returncode}")
-    result: dict[str, Any] = json.loads(out.strip().splitlines()[-1])
-    result["peak_rss_mb"] = peak / 2**20
-    return result
-
-
-def _line(name: str, rows: int, r: dict[str, Any]) -> None:
-    rate = r["rows_written"] / r["seconds"] if r["seconds"] else 0.0
-    print(
-        f"{name:<34} rows={rows:>9,} written={r['rows_written']:>9,} {r['seconds']:7.2f}s "
-        f"{rate:>10,.0f} rows/s  peak RSS {r['peak_rss_mb']:6.0f} MB",
-        flush=True,
-    )
+        raise SystemExit(f"{mode} child failed ({proc.returncode}): {out}")
+    seconds, _, detail = out.partition(" ")
+    return float(seconds), detail, peak / 2**20
 
 
 def main(argv: list[str]) -> None:
-    opts = dict(a.lstrip("-").split("=", 1) for a in argv if "=" in a)
-    rows, batch, small = (
-        int(opts.get("rows", 1_000_000)),
-        int(opts.get("batch", 50_000)),
-        int(opts.get("small", 100_000)),
-    )
-    with tempfile.TemporaryDirectory() as big_root, tempfile.TemporaryDirectory() as small_root:
-        _line("floor: write_deltalake", rows, _measure("floor", big_root, rows, batch))
-        _line("headwater full run (first load)", rows, _measure("full", big_root, rows, batch))
-        _line("headwater incremental 1 % (merge)", rows, _measure("incremental", big_root, rows, batch))
-        _line("headwater full run (first load)", small, _measure("full", small_root, small, batch))
-        _line("headwater incremental 1 % (merge)", small, _measure("incremental", small_root, small, batch))
+    sizes = [100_000, 1_000_000]
+    batch = 50_000
+    for arg in argv:
+        if arg.startswith("--rows="):
+            sizes = [int(x) for x in arg.split("=", 1)[1].split(",")]
+        elif arg.startswith("--batch="):
+            batch = int(arg.split("=", 1)[1])
+    print(f"{COLUMNS} columns, batches of {batch} rows; RSS = peak of the child process")
+    print(f"{'rows':>9} {'step':<12} {'seconds':>8} {'rows/s':>10} {'peak RSS MB':>12}  detail")
+    for rows in sizes:
+        with tempfile.TemporaryDirectory(prefix="bench-lake-") as root:
+            for mode in ("generate", "floor", "full", "incremental"):
+                seconds, detail, peak = measure(mode, rows, batch, root)
+                landed = rows // 100 if mode == "incremental" else rows
+                print(
+                    f"{rows:>9} {mode:<12} {seconds:>8.2f} {landed / seconds:>10,.0f} {peak:>12.0f}  {detail}"
+                )
 
 
 if __name__ == "__main__":
-    if sys.argv[1:2] == ["--child"]:
-        scenario, root, n, size = sys.argv[2:6]
-        print(json.dumps(_child(scenario, root, int(n), int(size))))
+    if len(sys.argv) > 1 and sys.argv[1] == "--child":
+        child(sys.argv[2], int(sys.argv[3]), int(sys.argv[4]), sys.argv[5])
     else:
         main(sys.argv[1:])

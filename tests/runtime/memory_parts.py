@@ -128,7 +128,9 @@ def plan_builder(
     """Plans reading ``source`` into the test lake at ``lake_path`` through ``headwater.lake``'s run writer."""
 
     def build(context: RunContext) -> RunPlan:
-        plan = RunPlan(read=source.read, open_writer=lambda: dataset_of(lake_path).run_writer(context.run_id))
+        plan = RunPlan(
+            read=source.read, open_writer=lambda: dataset_of(lake_path).open_writer(context.run_id, "Id")
+        )
         if transform is not None:
             plan.transform = transform
         return plan

@@ -1,6 +1,19 @@
-"""Datasets as Delta Lake tables: staged run writes, one atomic commit per run."""
+"""Datasets as Delta Lake tables: a run writer with one atomic commit per run, catalog metadata, reads.
 
-from headwater.lake.nesting import nest_dotted
-from headwater.lake.store import CommitResult, Dataset, Lake, RunWriter
+Imports only ``headwater.core`` (and pyarrow / deltalake).
+"""
 
-__all__ = ["CommitResult", "Dataset", "Lake", "RunWriter", "nest_dotted"]
+from headwater.lake.dataset import Column, Dataset, Lake
+from headwater.lake.nesting import flatten_schema, nest_batch, nested_schema
+from headwater.lake.writer import CommitResult, RunWriter
+
+__all__ = [
+    "Column",
+    "CommitResult",
+    "Dataset",
+    "Lake",
+    "RunWriter",
+    "flatten_schema",
+    "nest_batch",
+    "nested_schema",
+]

@@ -1,49 +1,91 @@
-"""Turn a flat batch keyed by dotted destination paths into nested struct columns."""
+"""Dotted destination paths (``person.name.firstName``) become nested struct columns.
+
+A flat batch keyed by dotted paths is turned into a batch whose top-level columns are the first path
+segments; deeper segments become struct fields, in first-seen order. Arrays are shared, not copied.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Sequence
 
 import pyarrow as pa
 
 from headwater.core.errors import TerminalError
 
-
-def _tree(names: list[str]) -> dict[str, Any]:
-    root: dict[str, Any] = {}
-    for name in names:
-        node = root
-        parts = name.split(".")
-        if any(not p for p in parts):
-            raise TerminalError(f"bad column path {name!r}: empty segment")
-        for part in parts[:-1]:
-            child = node.setdefault(part, {})
-            if not isinstance(child, dict):
-                raise TerminalError(f"column path {name!r} nests under a leaf column")
-            node = child
-        if parts[-1] in node:
-            raise TerminalError(f"column path {name!r} clashes with a nested group")
-        node[parts[-1]] = name
-    return root
+_Tree = dict[str, "pa.Array | _Tree"]
 
 
-def _build(node: dict[str, Any], batch: pa.RecordBatch) -> tuple[list[str], list[pa.Array]]:
+def split_path(path: str) -> list[str]:
+    """Split a dotted path; every segment must be non-empty (``a..b``, ``.a`` and ``a.`` are invalid)."""
+    parts = path.split(".")
+    if any(part == "" for part in parts):
+        raise TerminalError(f"invalid column path {path!r}: empty segment")
+    return parts
+
+
+def _insert(tree: _Tree, parts: Sequence[str], array: pa.Array, path: str) -> None:
+    node = tree
+    for depth, part in enumerate(parts[:-1]):
+        child = node.setdefault(part, {})
+        if not isinstance(child, dict):
+            prefix = ".".join(parts[: depth + 1])
+            raise TerminalError(f"column path {path!r} nests under {prefix!r}, which is a value column")
+        node = child
+    leaf = parts[-1]
+    if leaf in node:
+        kind = "a struct" if isinstance(node[leaf], dict) else "already a column"
+        raise TerminalError(f"column path {path!r} collides: it is {kind}")
+    node[leaf] = array
+
+
+def _build(tree: _Tree, length: int) -> tuple[list[str], list[pa.Array]]:
     names: list[str] = []
     arrays: list[pa.Array] = []
-    for key, value in node.items():
-        names.append(key)
+    for name, value in tree.items():
+        names.append(name)
         if isinstance(value, dict):
-            sub_names, sub_arrays = _build(value, batch)
-            arrays.append(pa.StructArray.from_arrays(sub_arrays, names=sub_names))
+            child_names, child_arrays = _build(value, length)
+            arrays.append(pa.StructArray.from_arrays(child_arrays, names=child_names))
         else:
-            arrays.append(batch.column(value))
+            arrays.append(value)
     return names, arrays
 
 
-def nest_dotted(batch: pa.RecordBatch) -> pa.RecordBatch:
-    """`person.name.first` columns become struct `person{name{first}}`; order of first appearance kept.
+def nest_batch(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Turn a flat batch whose column names are dotted paths into a batch of nested struct columns.
 
-    Struct parents are never null themselves: a missing leaf is a null leaf.
+    Struct parents are never null themselves: a missing value is a null leaf.
     """
-    names, arrays = _build(_tree(list(batch.schema.names)), batch)
+    if not any("." in name for name in batch.schema.names):
+        return batch
+    tree: _Tree = {}
+    for name, column in zip(batch.schema.names, batch.columns, strict=True):
+        _insert(tree, split_path(name), column, name)
+    names, arrays = _build(tree, batch.num_rows)
     return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def nested_schema(schema: pa.Schema) -> pa.Schema:
+    """The nested schema that :func:`nest_batch` produces for a flat schema of dotted paths."""
+    empty = pa.RecordBatch.from_arrays([pa.array([], type=f.type) for f in schema], schema=schema)
+    return nest_batch(empty).schema
+
+
+def flatten_schema(schema: pa.Schema) -> list[tuple[str, pa.DataType]]:
+    """Leaf columns of a (nested) schema as ``(dotted path, type)``, in order."""
+    out: list[tuple[str, pa.DataType]] = []
+
+    def walk(prefix: str, field: pa.Field) -> None:
+        path = f"{prefix}{field.name}"
+        if pa.types.is_struct(field.type):
+            for child in field.type:
+                walk(path + ".", child)
+        else:
+            out.append((path, field.type))
+
+    for field in schema:
+        walk("", field)
+    return out
+
+
+__all__ = ["flatten_schema", "nest_batch", "nested_schema", "split_path"]

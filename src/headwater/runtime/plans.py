@@ -18,9 +18,9 @@ from sqlalchemy.orm import Session
 from headwater.connectors.registry import open_connector
 from headwater.core.errors import ConfigurationError, HeadwaterError
 from headwater.core.settings import Settings
-from headwater.lake import Lake, nest_dotted
+from headwater.lake import Lake, nest_batch
 from headwater.runtime.dataflow import RUNTIME_CLIENT, Dataflow, DataflowIncompleteError, resolve_dataflow
-from headwater.runtime.mapping import CompiledMapping, compile_mapping
+from headwater.runtime.mapping import CompiledMapping, compile_mapping_set
 from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
 from headwater.store import resources
 from headwater.store.crypto import SecretBox, load_secret_key
@@ -38,8 +38,8 @@ def lake_writer(settings: Settings) -> WriterFactory:
     lake = Lake(settings.resolved_lake_root)
 
     def open_writer(dataflow: Dataflow, context: RunContext) -> LakeRunWriter:
-        return lake.dataset(dataflow.org_id, dataflow.sandbox_name, dataflow.dataset_id).run_writer(
-            context.run_id
+        return lake.dataset(dataflow.org_id, dataflow.sandbox_name, dataflow.dataset_id).open_writer(
+            context.run_id, "Id"
         )
 
     return open_writer
@@ -57,11 +57,11 @@ def mapping_transform(
 
     def transform(batch: pa.RecordBatch) -> pa.RecordBatch:
         if not compiled:
-            compiled.append(compile_mapping(mappings, {field.name: field.type for field in batch.schema}))
-        mapped = compiled[0].apply(batch)
+            compiled.append(compile_mapping_set(mappings, batch.schema))
+        mapped = compiled[0](batch)
         if primary_key not in mapped.schema.names and primary_key in batch.schema.names:
             mapped = mapped.append_column(primary_key, batch.column(primary_key))
-        return nest_dotted(mapped)
+        return nest_batch(mapped)
 
     return transform
 

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import click
+from sqlalchemy import Engine
 
 from headwater.core.settings import Settings, load_settings
 
@@ -23,8 +25,17 @@ def prepare(settings: Settings) -> tuple[object, object]:
     return app, credentials
 
 
-def start_background_services(settings: Settings) -> None:
-    """Hook: the scheduler, embedded workers (settings.embedded_workers) and the UI start here."""
+def start_background_services(settings: Settings, engine: Engine | None = None) -> Any:
+    """Hook: the scheduler, embedded workers (settings.embedded_workers) and the UI start here.
+
+    Returns the embedded runtime (``.stop(wait=False)`` at shutdown), or ``None`` without an engine.
+    """
+    if engine is None:
+        return None
+    from headwater.runtime.embedded import start_embedded_runtime
+    from headwater.runtime.plans import DEFAULT_FACTORY, load_plan_builder
+
+    return start_embedded_runtime(settings, engine, load_plan_builder(DEFAULT_FACTORY, settings, engine))
 
 
 @click.command()
@@ -39,7 +50,7 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
 
     settings = load_settings(host=host, port=port, data_dir=data_dir)
     app, credentials = prepare(settings)
-    start_background_services(settings)
+    runtime = start_background_services(settings, app.state.headwater.engine)  # type: ignore[attr-defined]
     base = settings.base_url
     click.echo(f"Headwater Flow Service at {base}/data/foundation/flowservice")
     click.echo(f"  org {credentials.org_id}  sandbox {credentials.sandbox_name}")  # type: ignore[attr-defined]
@@ -47,4 +58,8 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     click.echo(
         f"  credentials + a fresh token: headwater credentials --data-dir {settings.resolved_data_dir} --json"
     )
-    uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())  # type: ignore[arg-type]
+    try:
+        uvicorn.run(app, host=settings.host, port=settings.port, log_level=settings.log_level.lower())  # type: ignore[arg-type]
+    finally:
+        if runtime is not None:
+            runtime.stop(wait=False)  # runs in flight are handed back and resume at the next start

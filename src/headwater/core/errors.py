@@ -50,6 +50,29 @@ class ConfigurationError(TerminalError):
     """Headwater itself is misconfigured (settings, key files, database URL)."""
 
 
+# --- errors of outside systems (connectors) ---------------------------------------------------------
+
+
+class SourceAuthError(TerminalError):
+    """The source rejected the credentials (wrong user, password, token, client id or secret)."""
+
+
+class SourceConfigError(TerminalError):
+    """The connection settings cannot work: bad URL, TLS failure, unknown API version, unknown object."""
+
+
+class SourceUnavailable(TransientError):
+    """The source could not be reached or answered 5xx after retries; try the whole operation later."""
+
+
+class SourceLimitReached(TransientError):
+    """The source's API budget is spent (REQUEST_LIMIT_EXCEEDED or the configured share of it)."""
+
+
+class UnsupportedBySource(SkippableError):
+    """The source cannot serve this object or field by the chosen method (e.g. not via Bulk)."""
+
+
 # --- errors rendered by the API ----------------------------------------------------------------------
 
 FLOW_TYPE_PREFIX = "https://ns.adobe.com/aep/errors/FLOW-"
@@ -82,6 +105,14 @@ class NotFoundError(FlowError):
             "Verify the resource ID before trying again."
         )
         super().__init__("1439-404", "Resource not found", message, id=resource_id, type=resource_type)
+
+
+class SourceObjectNotFound(FlowError):
+    """An object or field the caller named does not exist in the source (checked against its catalogue)."""
+
+    def __init__(self, kind: str, name: str, hint: str = "") -> None:
+        message = f"The {kind} '{name}' is not found in the source account.{(' ' + hint) if hint else ''}"
+        super().__init__("1003-404", "Resource not found", message, type=kind, id=name)
 
 
 class ValidationFailed(FlowError):
@@ -121,7 +152,13 @@ __all__ = [
     "HeadwaterError",
     "NotFoundError",
     "SkippableError",
+    "SourceAuthError",
+    "SourceConfigError",
+    "SourceLimitReached",
+    "SourceObjectNotFound",
+    "SourceUnavailable",
     "TerminalError",
     "TransientError",
+    "UnsupportedBySource",
     "ValidationFailed",
 ]

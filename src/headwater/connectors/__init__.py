@@ -1,0 +1,1 @@
+"""Connectors: the contract (``base``), the registry, and one package per source."""

@@ -1,0 +1,160 @@
+"""The connector contract: what every source offers the runtime and the API.
+
+A connector is built from one base connection's auth params (``connector_class(params, settings)``)
+and offers three operations:
+
+* ``check()`` -> ``CheckResult(ok, reason)``: can we log in and list objects? Never raises for
+  bad credentials or unreachable hosts; the reason is written for a person and holds no secret.
+* ``explore(object_type, object=None, preview=False)``: ``"root"`` -> list of ``ExploreItem``;
+  ``"table"`` -> ``TableSchema`` (columns, and preview rows when asked).
+* ``read(table, columns, cursor)`` -> ``ReadStream``: an iterator of ``ReadBatch`` (Arrow upserts plus
+  the primary keys of deleted rows). When the iterator is exhausted, ``stream.cursor`` holds the cursor
+  to store and ``stream.stopped`` says why the read ended early (API budget) or is ``None``.
+
+Deletes are a separate stream of keys (``ReadBatch.deletes``), never mixed into the upsert batches:
+the lake writer applies ``upsert(batch)`` and ``delete(keys)``. Reads are at-least-once: a batch may
+be delivered twice after a retry; the runner's merge on the primary key makes that harmless.
+
+Errors follow ``core.errors``' recovery classes: ``TerminalError`` (fix the settings),
+``TransientError`` (retry the run later), ``SkippableError`` (skip this table or column).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import pyarrow as pa
+
+from headwater.core.errors import ValidationFailed
+
+Cursor = dict[str, Any]
+"""Opaque to the runner; JSON-serialisable; ``None`` means "read everything"."""
+
+
+@dataclass(frozen=True)
+class CheckResult:
+    ok: bool
+    reason: str | None = None
+
+
+@dataclass(frozen=True)
+class ExploreItem:
+    """One object of ``objectType=root``: ``name`` is the label, ``path`` the API name."""
+
+    name: str
+    path: str
+    type: str = "table"
+    can_preview: bool = True
+    can_fetch_schema: bool = True
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "type": self.type,
+            "name": self.name,
+            "path": self.path,
+            "canPreview": self.can_preview,
+            "canFetchSchema": self.can_fetch_schema,
+        }
+
+
+@dataclass(frozen=True)
+class Column:
+    """A source column: its explore type (``string``/``boolean``/...), Arrow type and XDM type."""
+
+    name: str
+    type: str
+    arrow_type: pa.DataType
+    xdm: Mapping[str, Any]
+    original_type: str
+    label: str = ""
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"name": self.name, "type": self.type, "xdm": dict(self.xdm)}
+        if self.xdm.get("format") in ("date-time", "date"):
+            body["meta:xdmType"] = self.xdm["format"]
+        body["meta"] = {"originalType": self.original_type}
+        return body
+
+
+@dataclass
+class TableSchema:
+    columns: list[Column]
+    data: list[dict[str, Any]] | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        body: dict[str, Any] = {"format": "flat", "schema": {"columns": [c.to_json() for c in self.columns]}}
+        if self.data is not None:
+            body["data"] = self.data
+        return body
+
+    def arrow_schema(self) -> pa.Schema:
+        return pa.schema([pa.field(c.name, c.arrow_type) for c in self.columns])
+
+
+_EMPTY_KEYS = pa.array([], pa.string())
+
+
+@dataclass(frozen=True)
+class ReadBatch:
+    """Rows to upsert and primary keys to delete; either may be empty."""
+
+    upserts: pa.RecordBatch | None = None
+    deletes: pa.Array = field(default_factory=lambda: _EMPTY_KEYS)
+
+
+class ReadStream(Iterator[ReadBatch]):
+    """Iterates the batches of one read; afterwards ``cursor`` and ``stopped`` are final."""
+
+    def __init__(self, batches: Iterator[ReadBatch], cursor: Cursor | None) -> None:
+        self._batches = batches
+        self.cursor: Cursor | None = cursor
+        self.stopped: str | None = None
+        self.primary_key: str = "Id"
+
+    def __next__(self) -> ReadBatch:
+        return next(self._batches)
+
+
+class Connector(ABC):
+    """One source account. Subclasses declare ``spec_id`` and implement the three operations."""
+
+    spec_id: ClassVar[str]
+
+    @abstractmethod
+    def check(self) -> CheckResult: ...
+
+    @abstractmethod
+    def list_objects(self) -> list[ExploreItem]: ...
+
+    @abstractmethod
+    def table_schema(self, table: str, preview: bool = False) -> TableSchema: ...
+
+    @abstractmethod
+    def read(self, table: str, columns: list[str] | None, cursor: Cursor | None) -> ReadStream: ...
+
+    def close(self) -> None:  # noqa: B027 - optional hook
+        """Release network resources."""
+
+    def explore(self, object_type: str, object: str | None = None, preview: bool = False) -> Any:
+        """Contract §5.8: ``root`` -> list of items; ``table`` -> schema (+ preview rows)."""
+        kind = (object_type or "").lower()
+        if kind == "root":
+            return self.list_objects()
+        if kind == "table":
+            if not object:
+                raise ValidationFailed(
+                    "The object cannot be empty for objectType=table.", code="1337-400", title="Bad request"
+                )
+            return self.table_schema(object, preview=preview)
+        raise ValidationFailed(
+            "The provided param 'objectType' is invalid.", code="1358-400", title="Bad request"
+        )
+
+    def __enter__(self) -> Connector:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

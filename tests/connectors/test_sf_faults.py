@@ -30,7 +30,7 @@ def test_expired_sessions_relog_in_once(make_connector: Any, salesforce_emulator
     assert connector.check().ok
     salesforce_emulator.expire_sessions()
     assert connector.explore("table", "Contact", preview=True).data  # describe + query after expiry
-    stream, got = _read_all(connector, "Contact")
+    _stream, got = _read_all(connector, "Contact")
     assert set(got) == _truth(salesforce_emulator, "Contact")
 
 
@@ -67,14 +67,14 @@ def test_bulk_query_timeout_splits_the_window(make_connector: Any, salesforce_em
 def test_rest_query_timeout_splits_the_window(make_connector: Any, salesforce_emulator: Any) -> None:
     connector = make_connector()
     salesforce_emulator.set_faults(query_timeouts=1)
-    stream, got = _read_all(connector, "Invoice__c")  # base64 field: REST path
+    _stream, got = _read_all(connector, "Invoice__c")  # base64 field: REST path
     assert sorted(got) == sorted(_truth(salesforce_emulator, "Invoice__c"))
 
 
 def test_dropped_pages_resume_inside_the_page(make_connector: Any, salesforce_emulator: Any) -> None:
     connector = make_connector(tuning={"bulk_page_records": 120})
     salesforce_emulator.set_faults(dropped_pages=2)
-    stream, got = _read_all(connector)
+    _stream, got = _read_all(connector)
     assert sorted(got) == sorted(_truth(salesforce_emulator, "Account"))
     assert len(got) == len(set(got))  # rows delivered before the cut are not delivered again
 
@@ -82,7 +82,7 @@ def test_dropped_pages_resume_inside_the_page(make_connector: Any, salesforce_em
 def test_slow_api_and_slow_bulk_jobs(make_connector: Any, salesforce_emulator: Any) -> None:
     connector = make_connector()
     salesforce_emulator.set_faults(delay_seconds=0.02, bulk_job_seconds=0.5)
-    stream, got = _read_all(connector, "Opportunity")
+    _stream, got = _read_all(connector, "Opportunity")
     assert set(got) == _truth(salesforce_emulator, "Opportunity")
 
 

@@ -11,6 +11,7 @@ from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
 from headwater.api.routes.common import app_state, in_transaction, query_pairs
 from headwater.api.services.connections import Connections, CreateConnection
+from headwater.api.services.explore import Explorer
 from headwater.store.resources import Scope
 
 router = APIRouter(tags=["Connections"])
@@ -78,3 +79,17 @@ async def delete_connection(request: Request, connection_id: str, scope: Caller)
     connections = service(request)
     await in_transaction(request, lambda db: connections.delete(db, scope, connection_id))
     return Response(status_code=204)
+
+
+def explorer(request: Request) -> Explorer:
+    return Explorer(service(request), app_state(request).settings)
+
+
+@router.get("/connections/{connection_id}/test", summary="Test a base connection")
+def test_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> dict[str, Any]:
+    return explorer(request).test(db, scope, connection_id)
+
+
+@router.get("/connections/{connection_id}/explore", summary="Explore a base connection")
+def explore_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> Any:
+    return explorer(request).explore(db, scope, connection_id, dict(request.query_params))

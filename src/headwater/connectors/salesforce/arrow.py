@@ -48,8 +48,25 @@ def cast_batch(batch: pa.RecordBatch, schema: pa.Schema) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, schema=schema)
 
 
+def _json_type(target: pa.DataType) -> pa.DataType:
+    plain = pa.types.is_boolean(target) or pa.types.is_integer(target) or pa.types.is_floating(target)
+    return target if plain else pa.string()
+
+
 def records_to_batch(records: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
-    """REST JSON records -> one batch. Values become text first when JSON gives a mixed column."""
+    """REST JSON records -> one batch: one C++ conversion, then vectorised casts (dates, datetimes).
+
+    When a column does not hold what describe promises (e.g. ``anyType``), fall back to a
+    column-by-column conversion that turns odd values into text first.
+    """
+    json_schema = pa.schema([pa.field(f.name, _json_type(f.type)) for f in schema])
+    try:
+        return cast_batch(pa.RecordBatch.from_pylist(records, schema=json_schema), schema)
+    except (pa.ArrowInvalid, pa.ArrowTypeError, TypeError, SkippableError):
+        return _records_by_column(records, schema)
+
+
+def _records_by_column(records: list[dict[str, Any]], schema: pa.Schema) -> pa.RecordBatch:
     arrays = []
     for field in schema:
         values = [record.get(field.name) for record in records]

@@ -57,7 +57,7 @@ class Tuning:
     backoff_base: float = 0.5
     backoff_cap: float = 30.0
     budget_share: float = 0.8
-    poll_interval: float = 0.2
+    poll_interval: float = 0.05
     poll_cap: float = 5.0
     bulk_page_records: int = 100_000
     max_query_chars: int = 15_000

@@ -1,0 +1,129 @@
+"""``/connections/{id}/test`` and ``/connections/{id}/explore``: a connector per base connection.
+
+Connectors are kept in a small in-process pool keyed by connection id *and etag*, for a short TTL,
+so consecutive explore calls reuse the login and the cached describes, and an edited connection
+(new etag) is never served with old credentials. Connector errors become FLOW errors here; the
+messages are the connector's, which never carry a secret.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from typing import Any
+
+from sqlalchemy.orm import Session
+
+from headwater.api.services.connections import KIND, Connections
+from headwater.connectors.base import Connector, ExploreItem, TableSchema
+from headwater.connectors.registry import open_connector
+from headwater.core.errors import (
+    FlowError,
+    SkippableError,
+    SourceAuthError,
+    SourceConfigError,
+    TransientError,
+    ValidationFailed,
+)
+from headwater.core.settings import Settings
+from headwater.store import resources
+from headwater.store.resources import Scope
+
+POOL_TTL_SECONDS = 300.0
+
+
+class ConnectorPool:
+    def __init__(self, ttl: float = POOL_TTL_SECONDS) -> None:
+        self.ttl = ttl
+        self._lock = threading.Lock()
+        self._items: dict[str, tuple[str, float, Connector]] = {}
+
+    def get(self, key: str, etag: str, build: Any) -> Connector:
+        now = time.monotonic()
+        with self._lock:
+            held = self._items.get(key)
+            if held and held[0] == etag and now - held[1] < self.ttl:
+                return held[2]
+        connector: Connector = build()
+        with self._lock:
+            old = self._items.get(key)
+            self._items[key] = (etag, now, connector)
+        if old:
+            old[2].close()
+        return connector
+
+    def drop(self, key: str) -> None:
+        with self._lock:
+            held = self._items.pop(key, None)
+        if held:
+            held[2].close()
+
+
+POOL = ConnectorPool()
+
+
+class Explorer:
+    def __init__(self, connections: Connections, settings: Settings, pool: ConnectorPool = POOL) -> None:
+        self.connections = connections
+        self.settings = settings
+        self.pool = pool
+
+    def _connector(self, session: Session, scope: Scope, connection_id: str) -> Connector:
+        row = resources.get(session, scope, KIND, connection_id)
+        document = self.connections._with_secrets(row)
+        spec_id = str(document.get("connectionSpec", {}).get("id", ""))
+        auth = document.get("auth") or {}
+        key = _key(scope, connection_id)
+
+        def build() -> Connector:
+            return open_connector(
+                spec_id, str(auth.get("specName", "")), dict(auth.get("params", {})), self.settings
+            )
+
+        try:
+            return self.pool.get(key, row.etag, build)
+        except (SourceConfigError, SourceAuthError) as exc:
+            raise _flow(exc) from exc
+
+    def test(self, session: Session, scope: Scope, connection_id: str) -> dict[str, Any]:
+        connector = self._connector(session, scope, connection_id)
+        result = connector.check()
+        if result.ok:
+            return {"result": True}
+        self.pool.drop(_key(scope, connection_id))  # the next test logs in afresh
+        return {"result": False, "reason": result.reason}
+
+    def explore(self, session: Session, scope: Scope, connection_id: str, params: dict[str, str]) -> Any:
+        object_type = params.get("objectType", "")
+        if object_type.lower() not in ("root", "table"):
+            raise ValidationFailed("The provided param 'objectType' is invalid.", code="1358-400")
+        preview = _boolean(params.get("preview", "false"), "preview")
+        connector = self._connector(session, scope, connection_id)
+        try:
+            found = connector.explore(object_type, params.get("object") or None, preview=preview)
+        except FlowError:
+            raise
+        except (SourceAuthError, SourceConfigError, TransientError, SkippableError) as exc:
+            raise _flow(exc) from exc
+        if isinstance(found, TableSchema):
+            return found.to_json()
+        return [item.to_json() for item in found if isinstance(item, ExploreItem)]
+
+
+def _boolean(value: str, name: str) -> bool:
+    text = value.strip().lower()
+    if text in ("true", "false"):
+        return text == "true"
+    raise ValidationFailed(f"The param '{name}' must be true or false.", code="1000-400")
+
+
+def _flow(exc: Exception) -> FlowError:
+    """Connector failures: the source refused or could not be reached (never a 500)."""
+    message = getattr(exc, "message", "") or type(exc).__name__
+    if isinstance(exc, TransientError):
+        return FlowError("1104-504", "Gateway timeout", f"The source did not answer: {message}")
+    return FlowError("1390-400", "Source connection failed", message)
+
+
+def _key(scope: Scope, connection_id: str) -> str:
+    return f"{scope.org_id}/{scope.sandbox_name}/{connection_id}"

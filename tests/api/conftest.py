@@ -181,3 +181,72 @@ def assert_flow_error(response: Any, code: str) -> dict[str, Any]:
     assert body["errorMessage"] == body["errorDetails"] == body["report"]["detailed-message"]
     assert body["report"]["request-id"]
     return body
+
+
+# --- the app wired to the Salesforce emulator (dataflow resources explore the real source) ----------
+
+
+@pytest.fixture(scope="session")
+def sf_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One emulator for the session: the dataflow tests only read its objects' schemas and rows."""
+    from headwater.emulators.salesforce.testing import running_emulator
+
+    with running_emulator(tmp_path_factory.mktemp("salesforce-shared")) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def sf_app(
+    backend: tuple[str, Engine],
+    sf_emulator: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    secret_key: str,
+) -> FastAPI:
+    settings = make_settings(tmp_path_factory.mktemp("sfdata"), secret_key, ca_bundle=sf_emulator.ca_file)
+    return create_app(settings, engine=backend[1])
+
+
+@pytest.fixture(scope="session")
+def sf_client(sf_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(sf_app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sf_caller(sf_app: FastAPI, sf_client: TestClient) -> Caller:
+    return new_caller(sf_app, sf_client)
+
+
+def salesforce_connection(caller: Caller, sf: Any) -> str:
+    body = {
+        "name": "ACME Salesforce account",
+        "auth": {
+            "specName": "Basic Authentication",
+            "params": {
+                "environmentUrl": sf.url,
+                "username": sf.username,
+                "password": sf.password,
+                "securityToken": sf.security_token,
+            },
+        },
+        "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
+    }
+    return str(create_connection(caller, body)["id"])
+
+
+def source_connection_body(
+    base_id: str, table: str = "Account", columns: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Adobe's COL-CRM request (§7.5) with the spec id typo fixed and real Account columns."""
+    names = columns or ("Id", "Name", "Phone", "LastModifiedDate")
+    return {
+        "name": "Salesforce source connection",
+        "baseConnectionId": base_id,
+        "description": "Salesforce source connection",
+        "data": {"format": "tabular"},
+        "params": {
+            "tableName": table,
+            "columns": [{"name": n, "type": "string", "xdm": {"type": "String"}} for n in names],
+        },
+        "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
+    }

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from headwater.api import errors
 from headwater.api.responses import JSONBody
-from headwater.api.routes import connections, ims, specs
+from headwater.api.routes import connections, ims, source_connections, specs
 from headwater.api.state import build_state
 from headwater.core.settings import Settings
 
@@ -27,6 +27,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     # One level of routers: each nesting level costs a matching pass on every request.
     app.include_router(connections.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(specs.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(source_connections.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(ims.router)
 
     @app.get("/health", tags=["Health"], summary="Liveness (no auth)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
+from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 
 from headwater.api.auth import check_request
@@ -86,10 +87,15 @@ def explorer(request: Request) -> Explorer:
 
 
 @router.get("/connections/{connection_id}/test", summary="Test a base connection")
-def test_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> dict[str, Any]:
-    return explorer(request).test(db, scope, connection_id)
+async def test_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+    explore = explorer(request)
+    ref = await in_transaction(request, lambda db: explore.load(db, scope, connection_id), read_only=True)
+    return JSONBody(await to_thread.run_sync(explore.test, ref))
 
 
 @router.get("/connections/{connection_id}/explore", summary="Explore a base connection")
-def explore_connection(request: Request, connection_id: str, scope: Caller, db: Db) -> Any:
-    return explorer(request).explore(db, scope, connection_id, dict(request.query_params))
+async def explore_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+    explore, params = explorer(request), dict(request.query_params)
+    explore.check_params(params)
+    ref = await in_transaction(request, lambda db: explore.load(db, scope, connection_id), read_only=True)
+    return JSONBody(await to_thread.run_sync(explore.explore, ref, params))

@@ -6,6 +6,7 @@ is stored (``validate``) and what a read adds around it (``decorate``: inherited
 
 from __future__ import annotations
 
+import builtins
 from collections.abc import Sequence
 from typing import Any
 
@@ -47,11 +48,11 @@ class Collection:
         query = parse_query(params)
         if query.count and not query.conditions:
             return {"count": resources.count_scope(session, scope, self.kind)}
-        rows = list(resources.iter_scope(session, scope, self.kind))
+        rows = builtins.list(resources.iter_scope(session, scope, self.kind))
         documents = (self.render(session, scope, row) for row in rows)
         return list_body(run_query(query, documents, f"/{self.kind}"))
 
-    def check_ops(self, ops: list[dict[str, Any]]) -> None:
+    def check_ops(self, ops: builtins.list[dict[str, Any]]) -> None:
         for op in ops:
             root = patch.pointer(op["path"])[:1]
             if root and root[0] in self.frozen:
@@ -82,7 +83,7 @@ class Collection:
         scope: Scope,
         old: dict[str, Any],
         new: dict[str, Any],
-        ops: list[dict[str, Any]],
+        ops: builtins.list[dict[str, Any]],
     ) -> dict[str, Any]:
         return self.validate(session, scope, new)
 

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 import time
+from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -62,45 +63,66 @@ class ConnectorPool:
 POOL = ConnectorPool()
 
 
+@dataclass(frozen=True)
+class ConnectionRef:
+    """What a connector needs from a stored connection (loaded in a short transaction)."""
+
+    key: str
+    etag: str
+    spec_id: str
+    spec_name: str
+    params: dict[str, Any] = field(repr=False)
+
+
 class Explorer:
+    """Two steps so no transaction is held while the source is called: ``load`` (DB), then ``test`` /
+    ``explore`` (network, in a worker thread)."""
+
     def __init__(self, connections: Connections, settings: Settings, pool: ConnectorPool = POOL) -> None:
         self.connections = connections
         self.settings = settings
         self.pool = pool
 
-    def _connector(self, session: Session, scope: Scope, connection_id: str) -> Connector:
+    def load(self, session: Session, scope: Scope, connection_id: str) -> ConnectionRef:
         row = resources.get(session, scope, KIND, connection_id)
         document = self.connections._with_secrets(row)
-        spec_id = str(document.get("connectionSpec", {}).get("id", ""))
         auth = document.get("auth") or {}
-        key = _key(scope, connection_id)
+        return ConnectionRef(
+            key=f"{scope.org_id}/{scope.sandbox_name}/{connection_id}",
+            etag=row.etag,
+            spec_id=str(document.get("connectionSpec", {}).get("id", "")),
+            spec_name=str(auth.get("specName", "")),
+            params=dict(auth.get("params", {})),
+        )
 
+    def _connector(self, ref: ConnectionRef) -> Connector:
         def build() -> Connector:
-            return open_connector(
-                spec_id, str(auth.get("specName", "")), dict(auth.get("params", {})), self.settings
-            )
+            return open_connector(ref.spec_id, ref.spec_name, ref.params, self.settings)
 
         try:
-            return self.pool.get(key, row.etag, build)
+            return self.pool.get(ref.key, ref.etag, build)
         except (SourceConfigError, SourceAuthError) as exc:
             raise _flow(exc) from exc
 
-    def test(self, session: Session, scope: Scope, connection_id: str) -> dict[str, Any]:
-        connector = self._connector(session, scope, connection_id)
-        result = connector.check()
+    def test(self, ref: ConnectionRef) -> dict[str, Any]:
+        result = self._connector(ref).check()
         if result.ok:
             return {"result": True}
-        self.pool.drop(_key(scope, connection_id))  # the next test logs in afresh
+        self.pool.drop(ref.key)  # the next test logs in afresh
         return {"result": False, "reason": result.reason}
 
-    def explore(self, session: Session, scope: Scope, connection_id: str, params: dict[str, str]) -> Any:
+    @staticmethod
+    def check_params(params: dict[str, str]) -> tuple[str, str | None, bool]:
         object_type = params.get("objectType", "")
         if object_type.lower() not in ("root", "table"):
             raise ValidationFailed("The provided param 'objectType' is invalid.", code="1358-400")
-        preview = _boolean(params.get("preview", "false"), "preview")
-        connector = self._connector(session, scope, connection_id)
+        return object_type, params.get("object") or None, _boolean(params.get("preview", "false"), "preview")
+
+    def explore(self, ref: ConnectionRef, params: dict[str, str]) -> Any:
+        object_type, name, preview = self.check_params(params)
+        connector = self._connector(ref)
         try:
-            found = connector.explore(object_type, params.get("object") or None, preview=preview)
+            found = connector.explore(object_type, name, preview=preview)
         except FlowError:
             raise
         except (SourceAuthError, SourceConfigError, TransientError, SkippableError) as exc:
@@ -123,7 +145,3 @@ def _flow(exc: Exception) -> FlowError:
     if isinstance(exc, TransientError):
         return FlowError("1104-504", "Gateway timeout", f"The source did not answer: {message}")
     return FlowError("1390-400", "Source connection failed", message)
-
-
-def _key(scope: Scope, connection_id: str) -> str:
-    return f"{scope.org_id}/{scope.sandbox_name}/{connection_id}"

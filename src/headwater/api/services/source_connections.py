@@ -143,7 +143,8 @@ class SourceConnections(Collection):
 
     def _table_columns(self, session: Session, scope: Scope, base_id: str, table: str) -> set[str]:
         try:
-            schema = self.explorer.explore(session, scope, base_id, {"objectType": "table", "object": table})
+            ref = self.explorer.load(session, scope, base_id)
+            schema = self.explorer.explore(ref, {"objectType": "table", "object": table})
         except FlowError as exc:
             if exc.status != 404:
                 raise

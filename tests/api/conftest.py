@@ -100,7 +100,8 @@ class Caller:
     def request(
         self, method: str, path: str, *, headers: dict[str, str | None] | None = None, **kwargs: Any
     ) -> Any:
-        return self.http.request(method, BASE + path, headers=self.headers(**(headers or {})), **kwargs)
+        url = path if path.startswith("/data/") else BASE + path  # other services pass full paths
+        return self.http.request(method, url, headers=self.headers(**(headers or {})), **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)

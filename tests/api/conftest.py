@@ -251,3 +251,36 @@ def source_connection_body(
         },
         "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
     }
+
+
+CATALOG = "/data/foundation/catalog"
+DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+
+
+def create_dataset(caller: Caller, name: str = "Salesforce accounts") -> str:
+    body = {
+        "name": name,
+        "schemaRef": {
+            "id": "https://ns.adobe.com/acme/schemas/417a33eg81a221bd10495920574gfa2d",
+            "contentType": "application/vnd.adobe.xed-full-notext+json; version=1",
+        },
+    }
+    response = caller.post(f"{CATALOG}/dataSets?requestDataSource=true", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()[0].rsplit("/", 1)[1])
+
+
+def target_connection_body(dataset_id: str) -> dict[str, Any]:
+    """COL-CRM's request (§5.4) with our dataset id."""
+    return {
+        "name": "Salesforce target connection",
+        "description": "Salesforce target connection",
+        "data": {
+            "schema": {
+                "id": "https://ns.adobe.com/acme/schemas/417a33eg81a221bd10495920574gfa2d",
+                "version": "application/vnd.adobe.xed-full+json;version=1",
+            }
+        },
+        "params": {"dataSetId": dataset_id},
+        "connectionSpec": {"id": DATA_LAKE, "version": "1.0"},
+    }

@@ -7,7 +7,7 @@ from sqlalchemy import Engine
 
 from headwater.api import errors
 from headwater.api.responses import JSONBody
-from headwater.api.routes import catalog, connections, ims, source_connections, specs
+from headwater.api.routes import catalog, connections, ims, source_connections, specs, target_connections
 from headwater.api.state import build_state
 from headwater.core.settings import Settings
 
@@ -29,6 +29,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(connections.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(specs.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(source_connections.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(target_connections.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(catalog.router, prefix=CATALOG_PREFIX)
     app.include_router(ims.router)
 

@@ -1,0 +1,200 @@
+"""The run writer: stage a run's upserts and deletes, then land them in ONE atomic Delta commit.
+
+Before ``commit`` nothing is visible in the table; a run that dies (or calls ``abort``) leaves the table
+exactly as it was, and its staging folder is garbage that :meth:`Lake.clean_staging` removes. The
+commit is a merge on the primary key, so landing the same batches again changes nothing (idempotent
+retries); into a table that does not exist yet the first load is a plain append.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake.exceptions import DeltaError
+
+from headwater.core.errors import TerminalError, TransientError
+from headwater.lake.evolution import apply_casts, casts_for, conform, delta_schema, unify
+from headwater.lake.staging import DELETED, SEQ, RunStage
+
+if TYPE_CHECKING:
+    from headwater.lake.dataset import Dataset
+
+RUN_ID_KEY = "headwater.runId"
+
+
+@dataclass(frozen=True)
+class CommitResult:
+    """What one run's commit did (field names match ``runtime.ports.CommitResult`` plus detail)."""
+
+    rows_written: int  # rows inserted + rows updated
+    rows_deleted: int = 0
+    bytes_written: int = 0
+    version: int | None = None  # the table version the commit created; None if nothing to commit
+    rows_inserted: int = 0
+    rows_updated: int = 0
+    rows_staged: int = 0  # upserts and deletes the run handed in, before collapsing duplicates
+
+
+class RunWriter:
+    """Used by exactly one run: ``write``/``delete`` any number of times, then ``commit`` or ``abort``."""
+
+    def __init__(self, dataset: Dataset, stage_dir: Path, run_id: str, primary_key: str) -> None:
+        self.dataset = dataset
+        self.run_id = run_id
+        self.primary_key = primary_key
+        self._stage = RunStage(stage_dir, primary_key)
+        self._done = False
+
+    def write(self, batch: pa.RecordBatch) -> None:
+        """Stage upserted rows (columns may be nested structs; the primary key is a top-level column)."""
+        self._check_open()
+        self._stage.add_upserts(batch)
+
+    def delete(self, keys: Sequence[Any] | pa.Array) -> None:
+        """Stage deletes by primary key; a key that is not in the table is a no-op."""
+        self._check_open()
+        array = keys if isinstance(keys, pa.Array) else pa.array(list(keys))
+        self._stage.add_deletes(array)
+
+    def abort(self) -> None:
+        """Drop what was staged; the table is untouched."""
+        self._done = True
+        self._stage.discard()
+
+    def commit(self, primary_key: str | None = None) -> CommitResult:
+        """Land everything staged as one Delta commit and remove the staging folder."""
+        self._check_open()
+        if primary_key is not None and primary_key != self.primary_key:
+            raise TerminalError(f"the run staged by {self.primary_key!r}, not {primary_key!r}")
+        self._stage.seal()
+        try:
+            return self._commit()
+        except DeltaError as exc:
+            raise _translate(exc) from exc
+        finally:
+            self._done = True
+            self._stage.discard()
+
+    def _check_open(self) -> None:
+        if self._done:
+            raise TerminalError("this run writer is already committed or aborted")
+
+    def _commit(self) -> CommitResult:
+        staged = self._stage.rows_staged + self._stage.deletes_staged
+        files = self._stage.upsert_files()
+        deletes = self._stage.delete_file()
+        if not files and deletes is None:
+            return CommitResult(rows_written=0, rows_staged=0)
+        table = self.dataset.table()
+        run_schema = unify([pq.read_schema(path) for path in files]) if files else None
+        if run_schema is None:
+            run_schema = pq.read_schema(deletes)  # type: ignore[arg-type]
+        run_schema = run_schema.remove(run_schema.get_field_index(SEQ))
+        casts = casts_for(delta_schema(table), run_schema) if table is not None else {}
+        source_schema = pa.schema([*run_schema, pa.field(DELETED, pa.bool_())])
+        winners = self._stage.winners()
+        properties = CommitProperties(custom_metadata={RUN_ID_KEY: self.run_id})
+        before = self.dataset.file_sizes(table)
+        if table is None or not before:
+            rows = self._append(table, source_schema, winners, casts, properties)
+            metrics = {"num_target_rows_inserted": rows}
+        else:
+            metrics = self._merge(table, source_schema, winners, casts, properties)
+        after_table = self.dataset.table()
+        assert after_table is not None
+        after = self.dataset.file_sizes(after_table)
+        inserted = int(metrics.get("num_target_rows_inserted", 0))
+        updated = int(metrics.get("num_target_rows_updated", 0))
+        return CommitResult(
+            rows_written=inserted + updated,
+            rows_deleted=int(metrics.get("num_target_rows_deleted", 0)),
+            bytes_written=sum(size for path, size in after.items() if path not in before),
+            version=after_table.version(),
+            rows_inserted=inserted,
+            rows_updated=updated,
+            rows_staged=staged,
+        )
+
+    def _source(
+        self, schema: pa.Schema, winners: pa.Array | None, casts: dict[str, pa.DataType]
+    ) -> Iterator[pa.RecordBatch]:
+        for path in self._stage.upsert_files():
+            for batch in self._stage.iter_part(path, winners):
+                rows = batch.append_column(DELETED, pa.repeat(False, batch.num_rows))
+                yield apply_casts(conform(rows.drop_columns([SEQ]), schema), casts)
+        deletes = self._stage.delete_file()
+        if deletes is not None:
+            for batch in self._stage.iter_part(deletes, winners):
+                keys = batch.drop_columns([SEQ]).append_column(DELETED, pa.repeat(True, batch.num_rows))
+                yield apply_casts(conform(keys, schema), casts)
+
+    def _append(
+        self,
+        table: DeltaTable | None,
+        schema: pa.Schema,
+        winners: pa.Array | None,
+        casts: dict[str, pa.DataType],
+        properties: CommitProperties,
+    ) -> int:
+        data_schema = schema.remove(schema.get_field_index(DELETED))
+        count = 0
+
+        def upserts() -> Iterator[pa.RecordBatch]:
+            nonlocal count
+            for batch in self._source(schema, winners, casts):
+                kept = batch.filter(pa.compute.invert(batch.column(DELETED))).drop_columns([DELETED])
+                count += kept.num_rows
+                yield kept
+
+        reader = pa.RecordBatchReader.from_batches(data_schema, upserts())
+        write_deltalake(
+            table if table is not None else self.dataset.uri,
+            reader,
+            mode="append",
+            schema_mode="merge",
+            storage_options=self.dataset.storage_options,
+            commit_properties=properties,
+        )
+        return count
+
+    def _merge(
+        self,
+        table: DeltaTable,
+        schema: pa.Schema,
+        winners: pa.Array | None,
+        casts: dict[str, pa.DataType],
+        properties: CommitProperties,
+    ) -> dict[str, Any]:
+        casted = pa.schema([f.with_type(casts.get(f.name, f.type)) for f in schema])
+        reader = pa.RecordBatchReader.from_batches(casted, self._source(schema, winners, casts))
+        key = "`" + self.primary_key.replace("`", "``") + "`"
+        merger = table.merge(
+            reader,
+            predicate=f"t.{key} = s.{key}",
+            source_alias="s",
+            target_alias="t",
+            merge_schema=True,
+            commit_properties=properties,
+        )
+        live = f"NOT s.{DELETED}"
+        return (
+            merger.when_matched_delete(predicate=f"s.{DELETED}")
+            .when_matched_update_all(predicate=live, except_cols=[DELETED])
+            .when_not_matched_insert_all(predicate=live, except_cols=[DELETED])
+            .execute()
+        )
+
+
+def _translate(exc: DeltaError) -> Exception:
+    text = str(exc)
+    if "Schema" in text or "schema" in text or "cast" in text.lower():
+        return TerminalError(f"the run's columns do not fit the dataset: {text}")
+    if "conflict" in text.lower() or "Commit" in text:
+        return TransientError(f"the dataset changed during the commit, retry the run: {text}")
+    return TerminalError(f"Delta Lake refused the commit: {text}")

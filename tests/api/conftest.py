@@ -284,3 +284,39 @@ def target_connection_body(dataset_id: str) -> dict[str, Any]:
         "params": {"dataSetId": dataset_id},
         "connectionSpec": {"id": DATA_LAKE, "version": "1.0"},
     }
+
+
+CONVERSION = "/data/foundation/conversion"
+
+
+def tutorial_mapping_set(pairs: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """COL-CRM's mapping-set request (§7.10); ``pairs`` (source, destination) replace its three entries."""
+    pairs = pairs or (
+        ("first_name", "person.name.firstName"),
+        ("last_name", "person.name.lastName"),
+        ("email", "personalEmail.address"),
+    )
+    return {
+        "version": 0,
+        "xdmSchema": "https://ns.adobe.com/{TENANT_ID}/schemas/417a33eg81a221bd10495920574gfa2d",
+        "xdmVersion": "1.0",
+        "id": None,
+        "mappings": [
+            {
+                "destinationXdmPath": destination,
+                "sourceAttribute": source,
+                "identity": False,
+                "identityGroup": None,
+                "namespaceCode": None,
+                "version": 0,
+            }
+            for source, destination in pairs
+        ],
+    }
+
+
+def create_mapping_set(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    response = caller.post(f"{CONVERSION}/mappingSets", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result

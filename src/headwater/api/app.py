@@ -7,12 +7,21 @@ from sqlalchemy import Engine
 
 from headwater.api import errors
 from headwater.api.responses import JSONBody
-from headwater.api.routes import catalog, connections, ims, source_connections, specs, target_connections
+from headwater.api.routes import (
+    catalog,
+    connections,
+    ims,
+    mapping_sets,
+    source_connections,
+    specs,
+    target_connections,
+)
 from headwater.api.state import build_state
 from headwater.core.settings import Settings
 
 FLOW_SERVICE_PREFIX = "/data/foundation/flowservice"
 CATALOG_PREFIX = "/data/foundation/catalog"
+CONVERSION_PREFIX = "/data/foundation/conversion"
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
@@ -31,6 +40,7 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(source_connections.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(target_connections.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(catalog.router, prefix=CATALOG_PREFIX)
+    app.include_router(mapping_sets.router, prefix=CONVERSION_PREFIX)
     app.include_router(ims.router)
 
     @app.get("/health", tags=["Health"], summary="Liveness (no auth)")

@@ -320,3 +320,52 @@ def create_mapping_set(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
     assert response.status_code == 200, response.text
     result: dict[str, Any] = response.json()
     return result
+
+
+CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
+ACCOUNT_MAPPING = (("Id", "accountKey.sourceID"), ("Name", "accountName"), ("Phone", "accountPhone.number"))
+
+
+@dataclass
+class DataflowParts:
+    base: str
+    source: str
+    target: str
+    dataset: str
+    mapping: str
+
+
+def dataflow_parts(caller: Caller, sf: Any) -> DataflowParts:
+    """Base connection -> source connection (Account) -> dataset -> target connection -> mapping set."""
+    base = salesforce_connection(caller, sf)
+    response = caller.post("/sourceConnections", json=source_connection_body(base))
+    assert response.status_code == 201, response.text
+    dataset = create_dataset(caller)
+    target = caller.post("/targetConnections", json=target_connection_body(dataset))
+    assert target.status_code == 201, target.text
+    mapping = create_mapping_set(caller, tutorial_mapping_set(ACCOUNT_MAPPING))
+    return DataflowParts(base, response.json()["id"], target.json()["id"], dataset, mapping["id"])
+
+
+def flow_body(parts: DataflowParts, **schedule: Any) -> dict[str, Any]:
+    """COL-CRM's dataflow request (§7.8) with the CRMToAEP spec id, our ids and a future start time."""
+    import time
+
+    return {
+        "name": "Salesforce dataflow",
+        "description": "Salesforce dataflow",
+        "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
+        "sourceConnectionIds": [parts.source],
+        "targetConnectionIds": [parts.target],
+        "transformations": [
+            {
+                "name": "Copy",
+                "params": {
+                    "deltaColumn": {"name": "LastModifiedDate", "dateFormat": "YYYY-MM-DD", "timezone": "UTC"}
+                },
+            },
+            {"name": "Mapping", "params": {"mappingId": parts.mapping, "mappingVersion": 0}},
+        ],
+        "scheduleParams": schedule
+        or {"startTime": str(int(time.time()) + 60), "frequency": "minute", "interval": "30"},
+    }

@@ -10,8 +10,10 @@ from headwater.api.responses import JSONBody
 from headwater.api.routes import (
     catalog,
     connections,
+    flows,
     ims,
     mapping_sets,
+    runs,
     source_connections,
     specs,
     target_connections,
@@ -39,6 +41,8 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(specs.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(source_connections.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(target_connections.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(flows.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(runs.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(catalog.router, prefix=CATALOG_PREFIX)
     app.include_router(mapping_sets.router, prefix=CONVERSION_PREFIX)
     app.include_router(ims.router)

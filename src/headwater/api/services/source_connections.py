@@ -12,6 +12,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
+from headwater.api.services import usage
 from headwater.api.services.collection import Collection
 from headwater.api.services.explore import Explorer
 from headwater.core.errors import FlowError, ValidationFailed
@@ -77,6 +78,9 @@ class SourceConnections(Collection):
             raise ValidationFailed("The field params must be an object.", field="params")
         self._check_columns(session, scope, base.id, params)
         return document
+
+    def check_unused(self, session: Session, scope: Scope, resource_id: str) -> None:
+        usage.check_connection_unused(session, scope, KIND, resource_id)
 
     def decorate(self, session: Session, scope: Scope, row: Resource, body: dict[str, Any]) -> dict[str, Any]:
         body.setdefault("data", {}).setdefault("schema", None)

@@ -11,7 +11,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from headwater.api.services import datasets
+from headwater.api.services import datasets, usage
 from headwater.api.services.collection import Collection
 from headwater.api.services.source_connections import SpecRef
 from headwater.core.errors import FlowError
@@ -63,6 +63,9 @@ class TargetConnections(Collection):
                 f"The dataset {dataset_id} does not exist in this sandbox. Please provide a valid dataSetId and try again.",
             )
         return document
+
+    def check_unused(self, session: Session, scope: Scope, resource_id: str) -> None:
+        usage.check_connection_unused(session, scope, KIND, resource_id)
 
     def decorate(self, session: Session, scope: Scope, row: Resource, body: dict[str, Any]) -> dict[str, Any]:
         body.setdefault("data", {}).setdefault("format", "parquet_xdm")

@@ -5,6 +5,7 @@ and the current ``outputSchema`` + ``sourceType``/``source``/``destination``). A
 structure with the mapping engine (``runtime.mapping.normalise_rules``: 1419-400 naming the entry);
 the check against real source columns happens when a flow puts the mapping next to a source
 connection (``check_against_columns``). A PUT stores a new version; every version stays readable.
+The stored document is the latest version's body plus ``versions`` (all of them, oldest first).
 """
 
 from __future__ import annotations
@@ -65,7 +66,7 @@ def _version_body(request: MappingSetIn) -> dict[str, Any]:
 
 
 def create(session: Session, scope: Scope, request: MappingSetIn) -> dict[str, Any]:
-    document = {"versions": [_version_body(request)]}
+    document = _document([_version_body(request)])
     row = resources.create(session, scope, KIND, document, resource_id=uuid.uuid4().hex)
     return _summary(row, 0)
 
@@ -73,7 +74,7 @@ def create(session: Session, scope: Scope, request: MappingSetIn) -> dict[str, A
 def put(session: Session, scope: Scope, mapping_id: str, request: MappingSetIn) -> dict[str, Any]:
     row = resources.get(session, scope, KIND, mapping_id, for_update=True)
     versions = [*row.document["versions"], _version_body(request)]
-    row = resources.update(session, scope, row, {"versions": versions}, secrets=None)
+    row = resources.update(session, scope, row, _document(versions), secrets=None)
     return _summary(row, len(versions) - 1)
 
 
@@ -112,6 +113,11 @@ def check_against_columns(
         str(c.get("name")): _ARROW.get(str(c.get("type", "string")).lower(), pa.string()) for c in columns
     }
     compile_mapping_set(row.document["versions"][number]["mappings"], types)
+
+
+def _document(versions: list[dict[str, Any]]) -> dict[str, Any]:
+    """The latest version at the top (what the runtime's plan builder reads), every version kept."""
+    return {**versions[-1], "versions": versions}
 
 
 def _version_number(row: Resource, version: str | None) -> int:

@@ -8,7 +8,15 @@ from typing import Any
 import orjson
 import pytest
 
-from conftest import SALESFORCE, Caller, assert_flow_error, basic_connection, create_connection
+from conftest import (
+    BASE,
+    SALESFORCE,
+    Caller,
+    assert_flow_error,
+    basic_connection,
+    create_connection,
+    make_settings,
+)
 
 # The seed tutorial's -d body, verbatim (placeholders left as the tutorial shows them).
 SEED_BODY = b"""{
@@ -296,7 +304,6 @@ def test_undecryptable_secrets_answer_the_500_envelope_without_leaking(
     from cryptography.fernet import Fernet
     from starlette.testclient import TestClient
 
-    from conftest import BASE, make_settings
     from headwater.api.app import create_app
 
     created = create_connection(caller)

@@ -10,6 +10,7 @@ from conftest import (
     assert_flow_error,
     basic_connection,
     create_connection,
+    new_caller,
     salesforce_connection,
     source_connection_body,
 )
@@ -104,8 +105,6 @@ def test_spec_id_typo_of_the_tutorial_is_refused(sf_caller: Caller, sf_emulator:
 
 
 def test_other_org_cannot_use_the_base_connection(sf_caller: Caller, sf_app: Any, sf_client: Any) -> None:
-    from conftest import new_caller
-
     other = new_caller(sf_app, sf_client)
     mine = create_connection(sf_caller, basic_connection())["id"]
     assert_flow_error(_create(other, source_connection_body(mine)), "1411-400")

@@ -100,7 +100,8 @@ class Caller:
     def request(
         self, method: str, path: str, *, headers: dict[str, str | None] | None = None, **kwargs: Any
     ) -> Any:
-        return self.http.request(method, BASE + path, headers=self.headers(**(headers or {})), **kwargs)
+        url = path if path.startswith("/data/") else BASE + path  # other services pass full paths
+        return self.http.request(method, url, headers=self.headers(**(headers or {})), **kwargs)
 
     def get(self, path: str, **kwargs: Any) -> Any:
         return self.request("GET", path, **kwargs)
@@ -181,3 +182,190 @@ def assert_flow_error(response: Any, code: str) -> dict[str, Any]:
     assert body["errorMessage"] == body["errorDetails"] == body["report"]["detailed-message"]
     assert body["report"]["request-id"]
     return body
+
+
+# --- the app wired to the Salesforce emulator (dataflow resources explore the real source) ----------
+
+
+@pytest.fixture(scope="session")
+def sf_emulator(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """One emulator for the session: the dataflow tests only read its objects' schemas and rows."""
+    from headwater.emulators.salesforce.testing import running_emulator
+
+    with running_emulator(tmp_path_factory.mktemp("salesforce-shared")) as emulator:
+        yield emulator
+
+
+@pytest.fixture(scope="session")
+def sf_app(
+    backend: tuple[str, Engine],
+    sf_emulator: Any,
+    tmp_path_factory: pytest.TempPathFactory,
+    secret_key: str,
+) -> FastAPI:
+    settings = make_settings(tmp_path_factory.mktemp("sfdata"), secret_key, ca_bundle=sf_emulator.ca_file)
+    return create_app(settings, engine=backend[1])
+
+
+@pytest.fixture(scope="session")
+def sf_client(sf_app: FastAPI) -> Iterator[TestClient]:
+    with TestClient(sf_app, raise_server_exceptions=False) as test_client:
+        yield test_client
+
+
+@pytest.fixture
+def sf_caller(sf_app: FastAPI, sf_client: TestClient) -> Caller:
+    return new_caller(sf_app, sf_client)
+
+
+def salesforce_connection(caller: Caller, sf: Any) -> str:
+    body = {
+        "name": "ACME Salesforce account",
+        "auth": {
+            "specName": "Basic Authentication",
+            "params": {
+                "environmentUrl": sf.url,
+                "username": sf.username,
+                "password": sf.password,
+                "securityToken": sf.security_token,
+            },
+        },
+        "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
+    }
+    return str(create_connection(caller, body)["id"])
+
+
+def source_connection_body(
+    base_id: str, table: str = "Account", columns: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """Adobe's COL-CRM request (§7.5) with the spec id typo fixed and real Account columns."""
+    names = columns or ("Id", "Name", "Phone", "LastModifiedDate")
+    return {
+        "name": "Salesforce source connection",
+        "baseConnectionId": base_id,
+        "description": "Salesforce source connection",
+        "data": {"format": "tabular"},
+        "params": {
+            "tableName": table,
+            "columns": [{"name": n, "type": "string", "xdm": {"type": "String"}} for n in names],
+        },
+        "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
+    }
+
+
+CATALOG = "/data/foundation/catalog"
+DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+
+
+def create_dataset(caller: Caller, name: str = "Salesforce accounts") -> str:
+    body = {
+        "name": name,
+        "schemaRef": {
+            "id": "https://ns.adobe.com/acme/schemas/417a33eg81a221bd10495920574gfa2d",
+            "contentType": "application/vnd.adobe.xed-full-notext+json; version=1",
+        },
+    }
+    response = caller.post(f"{CATALOG}/dataSets?requestDataSource=true", json=body)
+    assert response.status_code == 201, response.text
+    return str(response.json()[0].rsplit("/", 1)[1])
+
+
+def target_connection_body(dataset_id: str) -> dict[str, Any]:
+    """COL-CRM's request (§5.4) with our dataset id."""
+    return {
+        "name": "Salesforce target connection",
+        "description": "Salesforce target connection",
+        "data": {
+            "schema": {
+                "id": "https://ns.adobe.com/acme/schemas/417a33eg81a221bd10495920574gfa2d",
+                "version": "application/vnd.adobe.xed-full+json;version=1",
+            }
+        },
+        "params": {"dataSetId": dataset_id},
+        "connectionSpec": {"id": DATA_LAKE, "version": "1.0"},
+    }
+
+
+CONVERSION = "/data/foundation/conversion"
+
+
+def tutorial_mapping_set(pairs: tuple[tuple[str, str], ...] = ()) -> dict[str, Any]:
+    """COL-CRM's mapping-set request (§7.10); ``pairs`` (source, destination) replace its three entries."""
+    pairs = pairs or (
+        ("first_name", "person.name.firstName"),
+        ("last_name", "person.name.lastName"),
+        ("email", "personalEmail.address"),
+    )
+    return {
+        "version": 0,
+        "xdmSchema": "https://ns.adobe.com/{TENANT_ID}/schemas/417a33eg81a221bd10495920574gfa2d",
+        "xdmVersion": "1.0",
+        "id": None,
+        "mappings": [
+            {
+                "destinationXdmPath": destination,
+                "sourceAttribute": source,
+                "identity": False,
+                "identityGroup": None,
+                "namespaceCode": None,
+                "version": 0,
+            }
+            for source, destination in pairs
+        ],
+    }
+
+
+def create_mapping_set(caller: Caller, body: dict[str, Any]) -> dict[str, Any]:
+    response = caller.post(f"{CONVERSION}/mappingSets", json=body)
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
+ACCOUNT_MAPPING = (("Id", "accountKey.sourceID"), ("Name", "accountName"), ("Phone", "accountPhone.number"))
+
+
+@dataclass
+class DataflowParts:
+    base: str
+    source: str
+    target: str
+    dataset: str
+    mapping: str
+
+
+def dataflow_parts(caller: Caller, sf: Any) -> DataflowParts:
+    """Base connection -> source connection (Account) -> dataset -> target connection -> mapping set."""
+    base = salesforce_connection(caller, sf)
+    response = caller.post("/sourceConnections", json=source_connection_body(base))
+    assert response.status_code == 201, response.text
+    dataset = create_dataset(caller)
+    target = caller.post("/targetConnections", json=target_connection_body(dataset))
+    assert target.status_code == 201, target.text
+    mapping = create_mapping_set(caller, tutorial_mapping_set(ACCOUNT_MAPPING))
+    return DataflowParts(base, response.json()["id"], target.json()["id"], dataset, mapping["id"])
+
+
+def flow_body(parts: DataflowParts, **schedule: Any) -> dict[str, Any]:
+    """COL-CRM's dataflow request (§7.8) with the CRMToAEP spec id, our ids and a future start time."""
+    import time
+
+    return {
+        "name": "Salesforce dataflow",
+        "description": "Salesforce dataflow",
+        "flowSpec": {"id": CRM_TO_AEP, "version": "1.0"},
+        "sourceConnectionIds": [parts.source],
+        "targetConnectionIds": [parts.target],
+        "transformations": [
+            {
+                "name": "Copy",
+                "params": {
+                    "deltaColumn": {"name": "LastModifiedDate", "dateFormat": "YYYY-MM-DD", "timezone": "UTC"}
+                },
+            },
+            {"name": "Mapping", "params": {"mappingId": parts.mapping, "mappingVersion": 0}},
+        ],
+        "scheduleParams": schedule
+        or {"startTime": str(int(time.time()) + 60), "frequency": "minute", "interval": "30"},
+    }

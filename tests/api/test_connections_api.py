@@ -7,7 +7,15 @@ from typing import Any
 
 import orjson
 import pytest
-from api_support import SALESFORCE, Caller, assert_flow_error, basic_connection, create_connection
+from api_support import (
+    BASE,
+    SALESFORCE,
+    Caller,
+    assert_flow_error,
+    basic_connection,
+    create_connection,
+    make_settings,
+)
 
 # The seed tutorial's -d body, verbatim (placeholders left as the tutorial shows them).
 SEED_BODY = b"""{
@@ -292,7 +300,6 @@ def test_unknown_route_and_method_use_the_envelope(caller: Caller) -> None:
 def test_undecryptable_secrets_answer_the_500_envelope_without_leaking(
     backend: Any, caller: Caller, tmp_path: Any, caplog: pytest.LogCaptureFixture
 ) -> None:
-    from api_support import BASE, make_settings
     from cryptography.fernet import Fernet
     from starlette.testclient import TestClient
 

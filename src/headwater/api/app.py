@@ -7,11 +7,23 @@ from sqlalchemy import Engine
 
 from headwater.api import errors
 from headwater.api.responses import JSONBody
-from headwater.api.routes import connections, ims, specs
+from headwater.api.routes import (
+    catalog,
+    connections,
+    flows,
+    ims,
+    mapping_sets,
+    runs,
+    source_connections,
+    specs,
+    target_connections,
+)
 from headwater.api.state import build_state
 from headwater.core.settings import Settings
 
 FLOW_SERVICE_PREFIX = "/data/foundation/flowservice"
+CATALOG_PREFIX = "/data/foundation/catalog"
+CONVERSION_PREFIX = "/data/foundation/conversion"
 
 
 def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
@@ -27,6 +39,12 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     # One level of routers: each nesting level costs a matching pass on every request.
     app.include_router(connections.router, prefix=FLOW_SERVICE_PREFIX)
     app.include_router(specs.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(source_connections.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(target_connections.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(flows.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(runs.router, prefix=FLOW_SERVICE_PREFIX)
+    app.include_router(catalog.router, prefix=CATALOG_PREFIX)
+    app.include_router(mapping_sets.router, prefix=CONVERSION_PREFIX)
     app.include_router(ims.router)
 
     @app.get("/health", tags=["Health"], summary="Liveness (no auth)")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import time
 from dataclasses import dataclass
+from typing import Any
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
@@ -81,7 +82,11 @@ async def check_request(request: Request) -> Scope:
         raise GatewayError(400, "400003", "Missing header")
     if org_id != claims.org_id:
         raise GatewayError(403, "403025", "Profile is not valid")
-    if request.method in BODY_METHODS and not _is_json(headers.get("content-type", "")):
+    if (
+        request.method in BODY_METHODS
+        and _has_body(headers)
+        and not _is_json(headers.get("content-type", ""))
+    ):
         raise ContentTypeError()
     sandbox = _sandbox_name(headers.get("x-sandbox-name"), state.policy)
     known = state.sandboxes.cached(org_id, sandbox)
@@ -95,6 +100,12 @@ async def check_request(request: Request) -> Scope:
             "Please check the sandbox name and try again.",
         )
     return Scope(org_id=org_id, sandbox_name=sandbox, client_id=claims.client_id)
+
+
+def _has_body(headers: Any) -> bool:
+    """Body-less POSTs (``/flows/{id}/action?op=enable``: aepp drops the Content-Type) need no type."""
+    length = headers.get("content-length")
+    return headers.get("transfer-encoding") is not None or (length is not None and length.strip() != "0")
 
 
 def _is_json(content_type: str) -> bool:

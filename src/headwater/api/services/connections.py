@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session
 
 from headwater.api import patch
 from headwater.api.listing import list_body, parse_query, run_query
+from headwater.api.services import usage
 from headwater.api.services.resources import render
 from headwater.core.errors import FlowError, ValidationFailed
 from headwater.specs import SpecRegistry, secret_fields
@@ -93,7 +94,9 @@ class Connections:
         return resources.update(session, scope, row, stored, secrets=sealed)
 
     def delete(self, session: Session, scope: Scope, connection_id: str) -> None:
-        resources.delete(session, resources.get(session, scope, KIND, connection_id, for_update=True))
+        row = resources.get(session, scope, KIND, connection_id, for_update=True)
+        usage.check_base_connection_unused(session, scope, connection_id)
+        resources.delete(session, row)
 
     def render(self, row: Resource) -> dict[str, Any]:
         body = dict(row.document)

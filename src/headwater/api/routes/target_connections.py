@@ -1,0 +1,17 @@
+"""``/targetConnections``: the generic CRUD routes over ``services.target_connections``."""
+
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+
+from headwater.api.routes.crud import add_crud_routes
+from headwater.api.services.target_connections import CreateTargetConnection, TargetConnections
+
+router = APIRouter(tags=["Target connections"])
+
+
+def service(request: Request) -> TargetConnections:
+    return TargetConnections()
+
+
+add_crud_routes(router, "/targetConnections", service, CreateTargetConnection, "target connection")

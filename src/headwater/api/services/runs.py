@@ -1,0 +1,97 @@
+"""``/runs`` over the runtime's run service functions (contract §5.7, §7.9).
+
+The runtime owns the run rows and their rendering; this module only adapts the query grammar:
+``property=flowId==X`` is pushed down to the runtime, any other condition filters the rendered runs.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict
+from sqlalchemy.orm import Session
+
+from headwater.api.listing import Condition, ListQuery, list_body, parse_query, run_query
+from headwater.core.errors import FlowError
+from headwater.runtime import runs as runtime
+from headwater.store.resources import Scope
+
+MAX_RUNS_SCANNED = 10_000
+
+
+class CreateRun(BaseModel):
+    """``POST /runs``; aepp also sends ``status`` (ignored: a new run is always scheduled)."""
+
+    model_config = ConfigDict(extra="allow")
+    flowId: str | None = None
+    params: dict[str, Any] | None = None
+
+
+def create(session: Session, scope: Scope, request: CreateRun) -> dict[str, Any]:
+    if not request.flowId:
+        raise FlowError(
+            "1446-400",
+            "Invalid request",
+            "The flow ID cannot be null or empty. Please update the flow ID and try again.",
+        )
+    flow_id = request.flowId
+    created = runtime.create_run_for_flow(
+        session.connection(),
+        flow_id=flow_id,
+        org_id=scope.org_id,
+        sandbox_name=scope.sandbox_name,
+        params=request.params,
+        created_by=scope.user,
+        created_client=scope.client_id,
+    )
+    return {"items": [created]}
+
+
+def get(session: Session, scope: Scope, run_id: str) -> dict[str, Any]:
+    run = runtime.get_run(
+        session.connection(), run_id=run_id, org_id=scope.org_id, sandbox_name=scope.sandbox_name
+    )
+    return {"items": [run]}
+
+
+def list_all(session: Session, scope: Scope, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
+    query = parse_query(params)
+    flow_id, rest = _pushed_down(query)
+    documents = runtime.list_runs(
+        session.connection(),
+        org_id=scope.org_id,
+        sandbox_name=scope.sandbox_name,
+        flow_id=flow_id,
+        limit=MAX_RUNS_SCANNED,
+    )
+    remaining = ListQuery(
+        rest,
+        query.order,
+        query.descending,
+        query.limit,
+        query.offset,
+        query.count,
+        query.raw_properties,
+        query.raw_orderby,
+    )
+    return list_body(run_query(remaining, documents, "/runs"))
+
+
+def retrigger(session: Session, scope: Scope, run_id: str, op: str | None) -> dict[str, Any]:
+    if (op or "").strip().lower() != "re_trigger":
+        raise FlowError(
+            "1435-400",
+            "Invalid request",
+            f"Unsupported sub action '{op}' received. Please use one of the supported sub action types and try again.",
+        )
+    return runtime.retrigger_run(
+        session.connection(), run_id=run_id, org_id=scope.org_id, sandbox_name=scope.sandbox_name
+    )
+
+
+def _pushed_down(query: ListQuery) -> tuple[str | None, tuple[Condition, ...]]:
+    for condition in query.conditions:
+        if condition.path == ("flowId",) and condition.op == "==" and len(condition.values) == 1:
+            return condition.values[0], tuple(c for c in query.conditions if c is not condition)
+    return None, query.conditions

@@ -25,6 +25,7 @@ from api_support import (
 from deltalake import DeltaTable
 from fastapi import FastAPI
 
+from headwater.core.errors import ConfigurationError
 from headwater.lake import Lake
 from headwater.runtime.dataflow import Dataflow
 from headwater.runtime.executor import RunExecutor
@@ -49,7 +50,12 @@ def executor(app: FastAPI, *, with_lake: bool) -> RunExecutor:
             context.run_id
         )
 
-    builder = dataflow_plan_builder(state.settings, state.engine, open_writer=writer if with_lake else None)
+    def no_writer(dataflow: Dataflow, context: RunContext) -> Any:
+        raise ConfigurationError(f"Run {context.run_id}: no lake writer is configured.")
+
+    builder = dataflow_plan_builder(
+        state.settings, state.engine, open_writer=writer if with_lake else no_writer
+    )
     return RunExecutor(state.engine, builder, "api-test-worker", heartbeat_seconds=1.0)
 
 
@@ -148,5 +154,12 @@ def test_tutorial_walk_lands_accounts(sf_caller: Caller, sf_emulator: Any, sf_ap
     assert run["metrics"]["recordSummary"]["outputRecordCount"] == accounts
     lake = Path(sf_app.state.headwater.settings.resolved_lake_root) / sf_caller.org_id / "prod" / dataset
     landed = DeltaTable(str(lake)).to_pyarrow_table()
-    assert landed.num_rows == accounts and {"Id", "Name", "Phone"} <= set(landed.column_names)
+    # The mapping set shaped the rows: Id -> accountKey.sourceID (nested), Name -> accountName; the
+    # primary key stays top-level, and the unmapped Phone does not land.
+    assert landed.num_rows == accounts and set(landed.column_names) == {"Id", "accountKey", "accountName"}
+    source = sf_emulator.sql('SELECT "Id", "Name" FROM "Account" WHERE NOT "IsDeleted" ORDER BY "Id"')
+    rows = landed.sort_by("Id").to_pylist()
+    assert [(r["Id"], r["accountKey"]["sourceID"], r["accountName"]) for r in rows] == [
+        (account_id, account_id, name) for account_id, name in source
+    ]
     assert sf_caller.get(f"/flows/{flow_id}").json()["items"][0]["lastRunDetails"]["state"] == "success"

@@ -4,17 +4,15 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Header, Request, Response
 
-from headwater.api.auth import check_request
+from headwater.api.auth import caller
 from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
 from headwater.api.routes.common import app_state, in_transaction, query_pairs
 from headwater.api.services.connections import Connections, CreateConnection
-from headwater.store.resources import Scope
 
 router = APIRouter(tags=["Connections"])
-Caller = Annotated[Scope, Depends(check_request)]
 PATCH_BODY = {
     "requestBody": {
         "required": True,
@@ -34,7 +32,8 @@ def service(request: Request) -> Connections:
     summary="Create a base connection",
     openapi_extra=openapi_body(CreateConnection),
 )
-async def create_connection(request: Request, scope: Caller) -> JSONBody:
+async def create_connection(request: Request) -> JSONBody:
+    scope = caller(request)
     payload = await model_body(request, CreateConnection)
     connections = service(request)
     row = await in_transaction(request, lambda db: connections.create(db, scope, payload))
@@ -43,7 +42,8 @@ async def create_connection(request: Request, scope: Caller) -> JSONBody:
 
 
 @router.get("/connections", summary="List base connections")
-async def list_connections(request: Request, scope: Caller) -> JSONBody:
+async def list_connections(request: Request) -> JSONBody:
+    scope = caller(request)
     connections, params = service(request), query_pairs(request)
     return JSONBody(
         await in_transaction(request, lambda db: connections.list(db, scope, params), read_only=True)
@@ -51,7 +51,8 @@ async def list_connections(request: Request, scope: Caller) -> JSONBody:
 
 
 @router.get("/connections/{connection_id}", summary="Get a base connection")
-async def get_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+async def get_connection(request: Request, connection_id: str) -> JSONBody:
+    scope = caller(request)
     connections = service(request)
     return JSONBody(
         await in_transaction(request, lambda db: connections.get(db, scope, connection_id), read_only=True)
@@ -64,9 +65,9 @@ async def get_connection(request: Request, connection_id: str, scope: Caller) ->
 async def patch_connection(
     request: Request,
     connection_id: str,
-    scope: Caller,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> dict[str, Any]:
+    scope = caller(request)
     ops = await json_body(request)
     connections = service(request)
     row = await in_transaction(request, lambda db: connections.patch(db, scope, connection_id, ops, if_match))
@@ -74,7 +75,8 @@ async def patch_connection(
 
 
 @router.delete("/connections/{connection_id}", status_code=204, summary="Delete a base connection")
-async def delete_connection(request: Request, connection_id: str, scope: Caller) -> Response:
+async def delete_connection(request: Request, connection_id: str) -> Response:
+    scope = caller(request)
     connections = service(request)
     await in_transaction(request, lambda db: connections.delete(db, scope, connection_id))
     return Response(status_code=204)

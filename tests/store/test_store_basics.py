@@ -137,3 +137,14 @@ def test_secret_box_roundtrip_and_wrong_key() -> None:
     assert box.seal({}) is None and box.open(None) == {}
     with pytest.raises(ConfigurationError):
         SecretBox(Fernet.generate_key()).open(sealed)
+
+
+def test_secret_box_names_in_order_and_need_the_key() -> None:
+    box = SecretBox(Fernet.generate_key())
+    sealed = box.seal({"password": "p", "securityToken": "t"})
+    assert box.names(sealed) == ("password", "securityToken")
+    assert box.names(memoryview(sealed)) == ("password", "securityToken")  # as some drivers return it
+    assert box.names(None) == () and box.names(b"") == ()
+    # a box with another key never answers from the first box's memory
+    with pytest.raises(ConfigurationError):
+        SecretBox(Fernet.generate_key()).names(sealed)

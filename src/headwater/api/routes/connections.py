@@ -9,7 +9,7 @@ from fastapi import APIRouter, Header, Request, Response
 from headwater.api.auth import caller
 from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
-from headwater.api.routes.common import app_state, in_transaction, query_pairs
+from headwater.api.routes.common import app_state, in_read, in_transaction, query_pairs
 from headwater.api.services.connections import Connections, CreateConnection
 
 router = APIRouter(tags=["Connections"])
@@ -54,9 +54,7 @@ async def list_connections(request: Request) -> JSONBody:
 async def get_connection(request: Request, connection_id: str) -> JSONBody:
     scope = caller(request)
     connections = service(request)
-    return JSONBody(
-        await in_transaction(request, lambda db: connections.get(db, scope, connection_id), read_only=True)
-    )
+    return JSONBody(await in_read(request, lambda db: connections.get(db, scope, connection_id)))
 
 
 @router.patch(

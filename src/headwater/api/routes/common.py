@@ -46,18 +46,19 @@ async def in_transaction(request: Request, work: Callable[[Session], T], *, read
 async def in_read(request: Request, work: Callable[[Connection], T]) -> T:
     """Run a read of plain rows (``store.resources.read``) on a bare Core connection.
 
-    No Session: its transaction bookkeeping cost more than the read on the hot GET path. Inline on
-    SQLite like ``in_transaction(read_only=True)``; elsewhere in a worker thread.
+    No Session: its transaction bookkeeping cost more than the read on the hot GET path. On SQLite
+    inline (like ``in_transaction(read_only=True)``) on the thread's long-lived read connection;
+    elsewhere on a pooled connection in a worker thread.
     """
     state = app_state(request)
+    if state.reader is not None:
+        return state.reader.run(work)
     engine = state.engine
 
     def run() -> T:
         with engine.connect() as connection:
             return work(connection)
 
-    if state.inline_reads:
-        return run()
     return await to_thread.run_sync(run, limiter=state.db_limiter)
 
 

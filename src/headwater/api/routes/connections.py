@@ -50,9 +50,26 @@ async def list_connections(request: Request) -> JSONBody:
     )
 
 
-@router.get("/connections/{connection_id}", summary="Get a base connection")
-async def get_connection(request: Request, connection_id: str) -> JSONBody:
+# The hottest route reads its path parameter itself: FastAPI's per-request parameter validation was
+# a tenth of its cost, and a str path segment cannot fail it. OpenAPI still documents the parameter.
+CONNECTION_ID_PARAM = {
+    "parameters": [
+        {
+            "name": "connection_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "title": "Connection Id"},
+        }
+    ]
+}
+
+
+@router.get(
+    "/connections/{connection_id}", summary="Get a base connection", openapi_extra=CONNECTION_ID_PARAM
+)
+async def get_connection(request: Request) -> JSONBody:
     scope = caller(request)
+    connection_id: str = request.path_params["connection_id"]
     connections = service(request)
     return JSONBody(await in_read(request, lambda db: connections.get(db, scope, connection_id)))
 

@@ -92,6 +92,7 @@ class HeaderChecks:
                 if _routed(scope):
                     await errors.render(exc, Request(scope))(scope, receive, send)
                     return
+                scope.get("state", {}).pop(CALLER_KEY, None)  # never a scope another request left
             else:
                 scope.setdefault("state", {})[CALLER_KEY] = checked
         await self.app(scope, receive, send)

@@ -1,10 +1,14 @@
 """API server throughput: authenticated GET /connections/{id} and POST /connections vs. /health.
 
-uvicorn runs `headwater serve` in a subprocess (one process, SQLite in a temp data dir); 32 concurrent
-clients on loopback (asyncio + httpx, keep-alive) hit each endpoint for a fixed time. The trivial
+`headwater serve` runs in a subprocess exactly as by default (one uvicorn process, SQLite in a temp
+data dir); 32 concurrent keep-alive clients on loopback (a minimal asyncio HTTP/1.1 client) hit each
+endpoint for a fixed time. The trivial
 unauthenticated /health of the same app, served the same way, is the floor measured in the same run.
 
-    python -m bench api [--seconds=5] [--clients=32]
+    python -m bench api [--seconds=5] [--clients=32] [--rounds=5]
+
+Each endpoint's seconds are split into interleaved rounds (health, spec, GET, POST, health, ...), so a
+load swing on a shared machine hits every endpoint alike; ratios are also given per round.
 """
 
 from __future__ import annotations
@@ -80,7 +84,7 @@ def _request(method: str, port: int, path: str, headers: dict[str, str], body: b
 
 async def _load(
     port: int, clients: int, seconds: float, make: Callable[[int], bytes], expect: int
-) -> dict[str, float]:
+) -> dict[str, Any]:
     latencies: list[float] = []
     errors = 0
     stop = time.perf_counter() + seconds
@@ -101,18 +105,35 @@ async def _load(
     started = time.perf_counter()
     await asyncio.gather(*(worker(n) for n in range(clients)))
     elapsed = time.perf_counter() - started
-    latencies.sort()
+    return {"latencies": latencies, "elapsed": elapsed, "errors": errors}
+
+
+def _merge(rounds: list[dict[str, Any]]) -> dict[str, float]:
+    latencies = sorted(x for r in rounds for x in r["latencies"])
     return {
-        "rps": len(latencies) / elapsed,
+        "rps": len(latencies) / sum(r["elapsed"] for r in rounds),
         "p50": statistics.median(latencies) * 1000,
         "p99": latencies[max(int(len(latencies) * 0.99) - 1, 0)] * 1000,
-        "n": len(latencies),
-        "errors": errors,
+        "errors": sum(r["errors"] for r in rounds),
     }
+
+
+def _ratio(endpoint: list[dict[str, Any]], floor: list[dict[str, Any]]) -> str:
+    """Overall ratio, then per round (each round's floor measured right beside it): min/median/max."""
+    per_round = sorted(
+        (len(e["latencies"]) / e["elapsed"]) / (len(f["latencies"]) / f["elapsed"])
+        for e, f in zip(endpoint, floor, strict=True)
+    )
+    overall = _merge(endpoint)["rps"] / _merge(floor)["rps"]
+    return (
+        f"{overall:.0%} (per round min {per_round[0]:.0%}, median {statistics.median(per_round):.0%}, "
+        f"max {per_round[-1]:.0%})"
+    )
 
 
 def main(argv: list[str]) -> None:
     seconds, clients = _option(argv, "seconds", 5), int(_option(argv, "clients", 32))
+    rounds = int(_option(argv, "rounds", 5))
     data_dir = tempfile.mkdtemp(prefix="hw-bench-")
     port = _free_port()
     url = f"http://127.0.0.1:{port}"
@@ -149,22 +170,25 @@ def main(argv: list[str]) -> None:
              lambda i: _request("POST", port, f"{base}/connections", headers, json.dumps(_connection_body(i)).encode()),
              201),
         ]  # fmt: skip
-        results = {}
-        print(f"{clients} clients, {seconds:.0f} s per endpoint, one uvicorn process, SQLite (WAL)")
-        print(f"{'endpoint':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
-        for name, make, expect in cases:
-            r = asyncio.run(_load(port, clients, seconds, make, expect))
-            results[name] = r
-            print(
-                f"{name:42} {r['rps']:9.0f} {r['p50']:8.1f} {r['p99']:8.1f} {int(r['errors']):7d}", flush=True
-            )
-        floor = results[cases[0][0]]["rps"]
-        ratio = results[cases[2][0]]["rps"] / floor
-        auth_only = results[cases[1][0]]["rps"] / floor
         print(
-            f"authenticated spec GET (header checks, no DB) = {auth_only:.0%} of the trivial endpoint's rate"
+            f"{clients} clients, {seconds:.0f} s per endpoint in {rounds} interleaved rounds, "
+            "one uvicorn process (as `headwater serve`), SQLite (WAL)"
         )
-        print(f"authenticated GET = {ratio:.0%} of the trivial endpoint's rate (target >= 50%)")
+        samples: dict[str, list[dict[str, Any]]] = {name: [] for name, _, _ in cases}
+        # Interleaved short rounds: on a shared machine the load moves by the second, and endpoints
+        # measured one after another would each see a different machine.
+        for _ in range(rounds):
+            for name, make, expect in cases:
+                samples[name].append(asyncio.run(_load(port, clients, seconds / rounds, make, expect)))
+        print(f"{'endpoint':42} {'req/s':>9} {'p50 ms':>8} {'p99 ms':>8} {'errors':>7}")
+        for name, _, _ in cases:
+            r = _merge(samples[name])
+            print(f"{name:42} {r['rps']:9.0f} {r['p50']:8.1f} {r['p99']:8.1f} {int(r['errors']):7d}")
+        floor, spec, by_id = (samples[cases[i][0]] for i in range(3))
+        print(
+            f"authenticated spec GET (header checks, no DB) = {_ratio(spec, floor)} of the trivial endpoint's rate"
+        )
+        print(f"authenticated GET = {_ratio(by_id, floor)} of the trivial endpoint's rate (target >= 50%)")
     finally:
         server.terminate()
         server.wait(timeout=30)

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
-from sqlalchemy import Engine, create_engine, inspect, text
+from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
 from headwater.core.errors import ConfigurationError, FlowError, NotFoundError, ValidationFailed
 from headwater.core.settings import load_settings
@@ -137,3 +137,38 @@ def test_secret_box_roundtrip_and_wrong_key() -> None:
     assert box.seal({}) is None and box.open(None) == {}
     with pytest.raises(ConfigurationError):
         SecretBox(Fernet.generate_key()).open(sealed)
+
+
+def test_secret_box_names_in_order_and_need_the_key() -> None:
+    box = SecretBox(Fernet.generate_key())
+    sealed = box.seal({"password": "p", "securityToken": "t"})
+    assert box.names(sealed) == ("password", "securityToken")
+    assert box.names(memoryview(sealed)) == ("password", "securityToken")  # as some drivers return it
+    assert box.names(None) == () and box.names(b"") == ()
+    # a box with another key never answers from the first box's memory
+    with pytest.raises(ConfigurationError):
+        SecretBox(Fernet.generate_key()).names(sealed)
+
+
+def test_thread_reader_sees_every_commit_and_survives_a_failed_read(engine: Engine) -> None:
+    sessions = db.session_factory(engine)
+    reader = db.ThreadReader(engine)
+    with sessions() as session, session.begin():
+        org = tenants.create_org(session, "o")
+        scope = resources.Scope(org.id, "prod", "client")
+        row_id = resources.create(session, scope, "things", {"name": "a"}).id
+    assert reader.run(lambda conn: resources.read(conn, scope, "things", row_id).document) == {"name": "a"}
+    with sessions() as session, session.begin():  # a write between two reads of the same connection
+        resources.update(
+            session, scope, resources.get(session, scope, "things", row_id), {"name": "b"}, secrets=None
+        )
+    assert reader.run(lambda conn: resources.read(conn, scope, "things", row_id).document) == {"name": "b"}
+    with pytest.raises(NotFoundError):
+        reader.run(lambda conn: resources.read(conn, scope, "things", "missing"))
+
+    def began(conn: Connection) -> bool:
+        conn.execute(text("SELECT 1"))
+        return conn.in_transaction()
+
+    assert reader.run(began) is True  # the read ran in a transaction ...
+    assert reader.run(lambda conn: conn).in_transaction() is False  # ... which ended with it

@@ -6,6 +6,7 @@ from fastapi import FastAPI
 from sqlalchemy import Engine
 
 from headwater.api import errors
+from headwater.api.auth import HeaderChecks
 from headwater.api.responses import JSONBody
 from headwater.api.routes import (
     catalog,
@@ -34,7 +35,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
         description="Adobe Experience Platform Flow Service API (sources), self-hosted.",
         default_response_class=JSONBody,
     )
-    app.state.headwater = build_state(settings, engine)
+    state = app.state.headwater = build_state(settings, engine)
+    # Added before errors.install so it runs inside CatchAll: a failing sandbox lookup still answers
+    # the 500/503 envelope.
+    app.add_middleware(HeaderChecks, state=state, prefix=FLOW_SERVICE_PREFIX)
     errors.install(app)
     # One level of routers: each nesting level costs a matching pass on every request.
     app.include_router(connections.router, prefix=FLOW_SERVICE_PREFIX)

@@ -8,16 +8,24 @@ content type of body-carrying requests; then Flow Service's sandbox check (FLOW-
 from __future__ import annotations
 
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING
 
 from fastapi import Request
 from fastapi.concurrency import run_in_threadpool
 from sqlalchemy.orm import Session, sessionmaker
+from starlette.routing import Match
+from starlette.types import ASGIApp, Receive, Send
+from starlette.types import Scope as AsgiScope
 
-from headwater.core.errors import ContentTypeError, FlowError, GatewayError
+from headwater.api import errors
+from headwater.core.errors import ContentTypeError, FlowError, GatewayError, HeadwaterError
 from headwater.store import tenants
 from headwater.store.resources import Scope
+
+if TYPE_CHECKING:  # state.py builds the caches defined here
+    from headwater.api.state import AppState
 
 BODY_METHODS = frozenset({"POST", "PUT", "PATCH"})
 SANDBOX_TTL_SECONDS = 5.0  # sandboxes are created by admin commands in other processes
@@ -58,37 +66,97 @@ class HeaderPolicy:
     default_sandbox: str
 
 
+CALLER_KEY = "headwater.caller"  # where the checked Scope lives in the ASGI scope's "state"
+_WANTED = frozenset(
+    {
+        b"authorization",
+        b"x-api-key",
+        b"x-gw-ims-org-id",
+        b"content-type",
+        b"x-sandbox-name",
+        b"content-length",
+        b"transfer-encoding",
+    }
+)
+
+
+class HeaderChecks:
+    """Pure ASGI middleware: the header checks of every request under ``prefix``, before routing.
+
+    On success the caller's Scope goes into ``scope["state"]``, so routes read it with
+    ``caller(request)`` instead of solving a dependency per request. On failure the error answers
+    only if a route matches path and method; otherwise routing answers its 404/405 as before, so
+    the order of errors is the one a per-route dependency gave.
+    """
+
+    def __init__(self, app: ASGIApp, *, state: AppState, prefix: str) -> None:
+        self.app = app
+        self.state = state
+        self.prefix = prefix
+
+    async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+            try:
+                checked = await check_headers(self.state, scope["method"], scope["headers"])
+            except HeadwaterError as exc:
+                if _routed(scope):
+                    await errors.render(exc, Request(scope))(scope, receive, send)
+                    return
+                scope.get("state", {}).pop(CALLER_KEY, None)  # never a scope another request left
+            else:
+                scope.setdefault("state", {})[CALLER_KEY] = checked
+        await self.app(scope, receive, send)
+
+
+def _routed(scope: AsgiScope) -> bool:
+    """Whether a route of the app takes this path and method (the rare failure path only)."""
+    probe = dict(scope)  # matching records its choice in the scope; keep the real one untouched
+    return any(route.matches(probe)[0] is Match.FULL for route in scope["app"].router.routes)
+
+
+def caller(request: Request) -> Scope:
+    """The caller's org, sandbox and client, checked by ``HeaderChecks`` before routing."""
+    try:
+        checked: Scope = request.scope["state"][CALLER_KEY]
+    except KeyError:
+        raise RuntimeError(f"{request.url.path} is outside the header-checked prefix") from None
+    return checked
+
+
 async def check_request(request: Request) -> Scope:
+    """``caller`` as a FastAPI dependency (``Depends(check_request)``); prefer ``caller(request)``."""
+    return caller(request)
+
+
+async def check_headers(state: AppState, method: str, raw: Iterable[tuple[bytes, bytes]]) -> Scope:
     """The caller's scope, or the documented error for the first failing header.
 
-    Async and cache-backed: on the hot path it costs no thread hop and no database round trip.
+    Cache-backed: on the hot path it costs no thread hop and no database round trip.
     """
-    state = request.app.state.headwater
-    headers = request.headers
-    authorization = headers.get("authorization", "").strip()
+    headers: dict[bytes, str] = {}
+    for name, value in raw:
+        if name in _WANTED and name not in headers:  # the first occurrence wins, as in Starlette
+            headers[name] = value.decode("latin-1")
+    authorization = headers.get(b"authorization", "").strip()
     if not authorization:
         raise GatewayError(403, "403010", "Oauth token is missing.")
     scheme, _, token = authorization.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         raise GatewayError(401, "401013", "Oauth token is not valid")
     claims = state.tokens.verify(token.strip())
-    api_key = headers.get("x-api-key", "").strip()
+    api_key = headers.get(b"x-api-key", "").strip()
     if not api_key:
         raise GatewayError(403, "403000", "Api Key is required")
     if api_key != claims.client_id:
         raise GatewayError(403, "403003", "Api Key is invalid")
-    org_id = headers.get("x-gw-ims-org-id", "").strip()
+    org_id = headers.get(b"x-gw-ims-org-id", "").strip()
     if not org_id:
         raise GatewayError(400, "400003", "Missing header")
     if org_id != claims.org_id:
         raise GatewayError(403, "403025", "Profile is not valid")
-    if (
-        request.method in BODY_METHODS
-        and _has_body(headers)
-        and not _is_json(headers.get("content-type", ""))
-    ):
+    if method in BODY_METHODS and _has_body(headers) and not _is_json(headers.get(b"content-type", "")):
         raise ContentTypeError()
-    sandbox = _sandbox_name(headers.get("x-sandbox-name"), state.policy)
+    sandbox = _sandbox_name(headers.get(b"x-sandbox-name"), state.policy)
     known = state.sandboxes.cached(org_id, sandbox)
     if known is None:
         known = await run_in_threadpool(state.sandboxes.exists, org_id, sandbox)
@@ -102,10 +170,10 @@ async def check_request(request: Request) -> Scope:
     return Scope(org_id=org_id, sandbox_name=sandbox, client_id=claims.client_id)
 
 
-def _has_body(headers: Any) -> bool:
+def _has_body(headers: dict[bytes, str]) -> bool:
     """Body-less POSTs (``/flows/{id}/action?op=enable``: aepp drops the Content-Type) need no type."""
-    length = headers.get("content-length")
-    return headers.get("transfer-encoding") is not None or (length is not None and length.strip() != "0")
+    length = headers.get(b"content-length")
+    return headers.get(b"transfer-encoding") is not None or (length is not None and length.strip() != "0")
 
 
 def _is_json(content_type: str) -> bool:

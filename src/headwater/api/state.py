@@ -30,6 +30,9 @@ class AppState:
     policy: HeaderPolicy
     # Few DB threads beat many: beyond the pool size, extra threads only fight over the GIL and the pool.
     inline_reads: bool = False
+    reader: db.ThreadReader | None = (
+        None  # set with inline_reads: the by-id read path (routes.common.in_read)
+    )
     db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
 
 
@@ -48,6 +51,7 @@ def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bo
         tokens=TokenService(derive_key(key, "headwater/token-signing/v1"), settings.token_ttl_seconds),
         sandboxes=SandboxCache(sessions),
         inline_reads=engine.dialect.name == "sqlite",
+        reader=db.ThreadReader(engine) if engine.dialect.name == "sqlite" else None,
         policy=HeaderPolicy(
             missing_sandbox=settings.missing_sandbox, default_sandbox=settings.default_sandbox
         ),

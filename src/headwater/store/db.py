@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
+T = TypeVar("T")
 
 
 def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Engine:
@@ -47,3 +50,27 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
     with engine.begin() as connection:
         config.attributes["connection"] = connection
         command.upgrade(config, revision)
+
+
+class ThreadReader:
+    """One long-lived connection per thread for short reads: a pool checkout and return per read cost
+    more than a by-id read itself. Each read ends with a rollback, so no read transaction (and no
+    WAL snapshot, which would stall checkpoints) outlives it."""
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._local = threading.local()
+
+    def run(self, work: Callable[[Connection], T]) -> T:
+        connection: Connection | None = getattr(self._local, "connection", None)
+        if connection is None or connection.closed or connection.invalidated:
+            connection = self._local.connection = self._engine.connect()
+        try:
+            return work(connection)
+        finally:
+            try:
+                connection.rollback()
+            except Exception:
+                self._local.connection = None  # a broken connection is replaced on the next read
+                connection.close()
+                raise

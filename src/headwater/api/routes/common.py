@@ -7,6 +7,7 @@ from typing import TypeVar
 
 from anyio import to_thread
 from fastapi import Request
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from headwater.api.state import AppState
@@ -39,6 +40,25 @@ async def in_transaction(request: Request, work: Callable[[Session], T], *, read
 
     if read_only and state.inline_reads:
         return run()
+    return await to_thread.run_sync(run, limiter=state.db_limiter)
+
+
+async def in_read(request: Request, work: Callable[[Connection], T]) -> T:
+    """Run a read of plain rows (``store.resources.read``) on a bare Core connection.
+
+    No Session: its transaction bookkeeping cost more than the read on the hot GET path. On SQLite
+    inline (like ``in_transaction(read_only=True)``) on the thread's long-lived read connection;
+    elsewhere on a pooled connection in a worker thread.
+    """
+    state = app_state(request)
+    if state.reader is not None:
+        return state.reader.run(work)
+    engine = state.engine
+
+    def run() -> T:
+        with engine.connect() as connection:
+            return work(connection)
+
     return await to_thread.run_sync(run, limiter=state.db_limiter)
 
 

@@ -7,15 +7,16 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Header, Request, Response
 
-from headwater.api.auth import check_request
+from headwater.api.auth import caller, check_request
 from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
-from headwater.api.routes.common import app_state, in_transaction, query_pairs
+from headwater.api.routes.common import app_state, in_read, in_transaction, query_pairs
 from headwater.api.services.connections import Connections, CreateConnection
 from headwater.api.services.explore import Explorer
 from headwater.store.resources import Scope
 
 router = APIRouter(tags=["Connections"])
+# Typed query parameters are validated before the route body runs: a Depends keeps auth errors first.
 Caller = Annotated[Scope, Depends(check_request)]
 PATCH_BODY = {
     "requestBody": {
@@ -36,7 +37,8 @@ def service(request: Request) -> Connections:
     summary="Create a base connection",
     openapi_extra=openapi_body(CreateConnection),
 )
-async def create_connection(request: Request, scope: Caller) -> JSONBody:
+async def create_connection(request: Request) -> JSONBody:
+    scope = caller(request)
     payload = await model_body(request, CreateConnection)
     connections = service(request)
     row = await in_transaction(request, lambda db: connections.create(db, scope, payload))
@@ -45,19 +47,36 @@ async def create_connection(request: Request, scope: Caller) -> JSONBody:
 
 
 @router.get("/connections", summary="List base connections")
-async def list_connections(request: Request, scope: Caller) -> JSONBody:
+async def list_connections(request: Request) -> JSONBody:
+    scope = caller(request)
     connections, params = service(request), query_pairs(request)
     return JSONBody(
         await in_transaction(request, lambda db: connections.list(db, scope, params), read_only=True)
     )
 
 
-@router.get("/connections/{connection_id}", summary="Get a base connection")
-async def get_connection(request: Request, connection_id: str, scope: Caller) -> JSONBody:
+# The hottest route reads its path parameter itself: FastAPI's per-request parameter validation was
+# a tenth of its cost, and a str path segment cannot fail it. OpenAPI still documents the parameter.
+CONNECTION_ID_PARAM = {
+    "parameters": [
+        {
+            "name": "connection_id",
+            "in": "path",
+            "required": True,
+            "schema": {"type": "string", "title": "Connection Id"},
+        }
+    ]
+}
+
+
+@router.get(
+    "/connections/{connection_id}", summary="Get a base connection", openapi_extra=CONNECTION_ID_PARAM
+)
+async def get_connection(request: Request) -> JSONBody:
+    scope = caller(request)
+    connection_id: str = request.path_params["connection_id"]
     connections = service(request)
-    return JSONBody(
-        await in_transaction(request, lambda db: connections.get(db, scope, connection_id), read_only=True)
-    )
+    return JSONBody(await in_read(request, lambda db: connections.get(db, scope, connection_id)))
 
 
 @router.patch(
@@ -66,9 +85,9 @@ async def get_connection(request: Request, connection_id: str, scope: Caller) ->
 async def patch_connection(
     request: Request,
     connection_id: str,
-    scope: Caller,
     if_match: Annotated[str | None, Header(alias="If-Match")] = None,
 ) -> dict[str, Any]:
+    scope = caller(request)
     ops = await json_body(request)
     connections = service(request)
     row = await in_transaction(request, lambda db: connections.patch(db, scope, connection_id, ops, if_match))
@@ -76,7 +95,8 @@ async def patch_connection(
 
 
 @router.delete("/connections/{connection_id}", status_code=204, summary="Delete a base connection")
-async def delete_connection(request: Request, connection_id: str, scope: Caller) -> Response:
+async def delete_connection(request: Request, connection_id: str) -> Response:
+    scope = caller(request)
     connections = service(request)
     await in_transaction(request, lambda db: connections.delete(db, scope, connection_id))
     return Response(status_code=204)

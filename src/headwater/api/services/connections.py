@@ -11,6 +11,7 @@ from typing import Any
 
 import jsonschema
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from headwater.api import patch
@@ -61,8 +62,8 @@ class Connections:
         stored, sealed = self._split_and_validate(document)
         return resources.create(session, scope, KIND, stored, secrets=sealed)
 
-    def get(self, session: Session, scope: Scope, connection_id: str) -> dict[str, Any]:
-        return {"items": [self.render(resources.read(session, scope, KIND, connection_id))]}
+    def get(self, db: Session | Connection, scope: Scope, connection_id: str) -> dict[str, Any]:
+        return {"items": [self.render(resources.read(db, scope, KIND, connection_id))]}
 
     def list(self, session: Session, scope: Scope, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
         query = parse_query(params)
@@ -102,7 +103,7 @@ class Connections:
         body = dict(row.document)
         if row.secrets and "auth" in body:
             params = dict(body["auth"].get("params", {}))
-            params.update({name: MASK for name in self.box.open(row.secrets)})
+            params.update({name: MASK for name in self.box.names(row.secrets)})
             body["auth"] = {**body["auth"], "params": params}
         return render(row, body)
 

@@ -38,7 +38,10 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     state = app.state.headwater = build_state(settings, engine)
     # Added before errors.install so it runs inside CatchAll: a failing sandbox lookup still answers
     # the 500/503 envelope.
-    app.add_middleware(HeaderChecks, state=state, prefix=FLOW_SERVICE_PREFIX)
+    # Every Platform API we serve (Flow Service, Catalog, Data Prep) takes the same headers.
+    app.add_middleware(
+        HeaderChecks, state=state, prefixes=(FLOW_SERVICE_PREFIX, CATALOG_PREFIX, CONVERSION_PREFIX)
+    )
     errors.install(app)
     # One level of routers: each nesting level costs a matching pass on every request.
     app.include_router(connections.router, prefix=FLOW_SERVICE_PREFIX)

@@ -81,7 +81,7 @@ _WANTED = frozenset(
 
 
 class HeaderChecks:
-    """Pure ASGI middleware: the header checks of every request under ``prefix``, before routing.
+    """Pure ASGI middleware: the header checks of every request under ``prefixes``, before routing.
 
     On success the caller's Scope goes into ``scope["state"]``, so routes read it with
     ``caller(request)`` instead of solving a dependency per request. On failure the error answers
@@ -89,13 +89,13 @@ class HeaderChecks:
     the order of errors is the one a per-route dependency gave.
     """
 
-    def __init__(self, app: ASGIApp, *, state: AppState, prefix: str) -> None:
+    def __init__(self, app: ASGIApp, *, state: AppState, prefixes: tuple[str, ...]) -> None:
         self.app = app
         self.state = state
-        self.prefix = prefix
+        self.prefixes = prefixes
 
     async def __call__(self, scope: AsgiScope, receive: Receive, send: Send) -> None:
-        if scope["type"] == "http" and scope["path"].startswith(self.prefix):
+        if scope["type"] == "http" and scope["path"].startswith(self.prefixes):
             try:
                 checked = await check_headers(self.state, scope["method"], scope["headers"])
             except HeadwaterError as exc:

@@ -176,10 +176,12 @@ class RunWriter:
     def _collapsed(self, con: duckdb.DuckDBPyConnection, key: str) -> pa.RecordBatchReader:
         files = str(self.folder / "*.parquet").replace("'", "''")
         quoted = '"' + key.replace('"', '""') + '"'
+        # The winner per key is found on the narrow (key, seq) projection; the wide rows then stream
+        # through a semi-join, so memory holds one int64 per distinct key, not the run's rows.
+        scan = f"read_parquet('{files}', union_by_name = true)"
         sql = (
-            f"SELECT * EXCLUDE ({SEQ}, _rn) FROM (SELECT *, row_number() OVER "
-            f"(PARTITION BY {quoted} ORDER BY {SEQ} DESC) AS _rn "
-            f"FROM read_parquet('{files}', union_by_name = true)) WHERE _rn = 1"
+            f"SELECT * EXCLUDE ({SEQ}) FROM {scan} "
+            f"WHERE {SEQ} IN (SELECT max({SEQ}) FROM {scan} GROUP BY {quoted})"
         )
         try:
             return con.sql(sql).to_arrow_reader(65536)

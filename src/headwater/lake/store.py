@@ -18,6 +18,7 @@ from typing import Any
 import duckdb
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError, TableNotFoundError
@@ -174,17 +175,25 @@ class RunWriter:
         return result
 
     def _collapsed(self, con: duckdb.DuckDBPyConnection, key: str) -> pa.RecordBatchReader:
-        files = str(self.folder / "*.parquet").replace("'", "''")
+        # The winner per key is found by DuckDB on the narrow (key, seq) projection only; the wide
+        # rows then stream from the staged files through an Arrow scanner filtered on those seqs,
+        # so memory holds one int64 per distinct key, never the run's rows.
+        files = sorted(self.folder.glob("*.parquet"))
+        pattern = str(self.folder / "*.parquet").replace("'", "''")
         quoted = '"' + key.replace('"', '""') + '"'
-        sql = (
-            f"SELECT * EXCLUDE ({SEQ}, _rn) FROM (SELECT *, row_number() OVER "
-            f"(PARTITION BY {quoted} ORDER BY {SEQ} DESC) AS _rn "
-            f"FROM read_parquet('{files}', union_by_name = true)) WHERE _rn = 1"
-        )
+        sql = f"SELECT max({SEQ}) AS s FROM read_parquet('{pattern}', union_by_name = true) GROUP BY {quoted}"
         try:
-            return con.sql(sql).to_arrow_reader(65536)
+            winners = con.sql(sql).to_arrow_table().column("s").combine_chunks()
         except duckdb.Error as exc:
             raise TerminalError(f"dataset {self.dataset.id}: cannot stage run: {exc}") from exc
+        try:
+            schema = pa.unify_schemas([pq.read_schema(f) for f in files], promote_options="permissive")
+        except pa.ArrowError as exc:
+            raise TerminalError(f"dataset {self.dataset.id}: batches of one run disagree: {exc}") from exc
+        data = pads.dataset([str(f) for f in files], schema=schema, format="parquet")
+        columns = [n for n in schema.names if n != SEQ]
+        scanner = data.scanner(columns=columns, filter=pc.field(SEQ).isin(winners), batch_size=65536)
+        return scanner.to_reader()
 
     def _apply(self, con: duckdb.DuckDBPyConnection, key: str, staged: int) -> CommitResult:
         props = CommitProperties(custom_metadata={"headwater.run": self.folder.name})

@@ -46,3 +46,12 @@ def salesforce_emulator(tmp_path_factory: pytest.TempPathFactory):  # type: igno
 
     with running_emulator(tmp_path_factory.mktemp("salesforce")) as emulator:
         yield emulator
+
+
+@pytest.fixture
+def make_connector(salesforce_emulator):  # type: ignore[no-untyped-def]
+    """``make(spec="basic"|"oauth", ca=True, tuning={...}, **auth_params)`` -> a SalesforceConnector
+    on the emulator over HTTPS with short back-offs (helpers in tests/connectors/connector_helpers.py)."""
+    from connector_helpers import connector_factory
+
+    yield from connector_factory(salesforce_emulator)

@@ -63,7 +63,7 @@ class SalesforceBulkReader:
                     raise QueryTimeout(f"Bulk job {job_id} timed out: {message}")
                 raise UnsupportedBySource(f"Bulk job {job_id} ended {state}: {message}")
             time.sleep(delay)
-            delay = min(delay * 1.5, self.api.tuning.poll_cap)
+            delay = min(delay * 1.2, self.api.tuning.poll_cap)  # gentle: each poll is an API call
 
     def _page(
         self, job_id: str, locator: str | None, names: list[str]

@@ -34,6 +34,7 @@ from headwater.core.errors import HeadwaterError, SkippableError, TransientError
 from headwater.core.timeutil import now_ms
 from headwater.runtime.claims import claim_run, complete_run, fail_run, release_run, touch_run
 from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
+from headwater.runtime.prefetch import Prefetch
 from headwater.runtime.tables import flow_runtime, runs
 
 log = logging.getLogger(__name__)
@@ -201,7 +202,7 @@ class RunExecutor:
             progress.activity("copy", startedAtUTC=now_ms(), status="inProgress")
             source = plan.read(cursor_in)
             writer = plan.open_writer()
-            for item in source:
+            for item in Prefetch(source):
                 self._check(context, heartbeat)
                 if item.upserts is not None and item.upserts.num_rows:
                     batch = item.upserts

@@ -54,6 +54,11 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(mapping_sets.router, prefix=CONVERSION_PREFIX)
     app.include_router(ims.router)
 
+    if settings.ui_enabled:
+        from headwater.ui import install_ui
+
+        install_ui(app, state)
+
     @app.get("/health", tags=["Health"], summary="Liveness (no auth)")
     async def health() -> dict[str, str]:
         return {"status": "ok"}

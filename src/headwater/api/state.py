@@ -34,6 +34,7 @@ class AppState:
         None  # set with inline_reads: the by-id read path (routes.common.in_read)
     )
     db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
+    ui_session_key: str = ""  # signs the web UI's session cookie (a sub-key: never the encryption key)
 
 
 def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bool = True) -> AppState:
@@ -50,6 +51,7 @@ def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bo
         secret_box=SecretBox(key),
         tokens=TokenService(derive_key(key, "headwater/token-signing/v1"), settings.token_ttl_seconds),
         sandboxes=SandboxCache(sessions),
+        ui_session_key=derive_key(key, "headwater/ui-session/v1").hex(),
         inline_reads=engine.dialect.name == "sqlite",
         reader=db.ThreadReader(engine) if engine.dialect.name == "sqlite" else None,
         policy=HeaderPolicy(

@@ -51,6 +51,10 @@ class Settings(BaseSettings):
     default_sandbox: str = "prod"
     embedded_workers: int = Field(default=2, ge=0, description="Run executors inside `headwater serve`.")
     log_level: str = "INFO"
+    ui_enabled: bool = Field(default=True, description="Serve the web UI at / (pages under /ui).")
+    ui_secure_cookies: bool = Field(
+        default=False, description="Mark the UI's session cookie Secure (set it when served over HTTPS)."
+    )
 
     @cached_property
     def resolved_data_dir(self) -> Path:

@@ -11,8 +11,13 @@ $(BIN)/headwater: pyproject.toml scripts/bootstrap
 
 setup: $(BIN)/headwater
 
-## Quick start: set up and run the service on its embedded defaults.
+## Quick start: set up and run the service on its embedded defaults, with the demo (a local Salesforce,
+## dataflows for Account and Contact run once with progress); it keeps serving until Ctrl-C.
 run: setup
+	$(BIN)/headwater demo
+
+## The service alone (API, UI, scheduler, workers), no demo data.
+serve: setup
 	$(BIN)/headwater serve
 
 lint: setup

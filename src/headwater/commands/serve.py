@@ -1,4 +1,4 @@
-"""``headwater serve``: the API (later also the UI, scheduler and workers) in one process."""
+"""``headwater serve``: the API, the web UI, the scheduler and workers in one process (``--demo``: and a Salesforce)."""
 
 from __future__ import annotations
 
@@ -44,13 +44,37 @@ def start_background_services(settings: Settings, engine: Engine | None = None) 
 @click.option(
     "--data-dir", type=click.Path(path_type=Path), default=None, help="Data directory (default ./.headwater)."
 )
-def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
-    """Run the Flow Service API."""
+@click.option(
+    "--demo",
+    "with_demo",
+    is_flag=True,
+    help="Also start the Salesforce emulator and add a 'Demo Salesforce' account that uses it.",
+)
+def serve(host: str | None, port: int | None, data_dir: Path | None, with_demo: bool) -> None:
+    """Run the Flow Service API and the web UI."""
     import uvicorn
 
     settings = load_settings(host=host, port=port, data_dir=data_dir)
+    emulator = None
+    if with_demo:
+        from headwater.demo.emulator import start_demo_emulator
+
+        emulator = start_demo_emulator(settings.resolved_data_dir, extra_ca=settings.ca_bundle)
+        settings = load_settings(
+            **{**settings.model_dump(exclude_unset=True), "ca_bundle": emulator.ca_bundle}
+        )
     app, credentials = prepare(settings)
-    runtime = start_background_services(settings, app.state.headwater.engine)  # type: ignore[attr-defined]
+    state = app.state.headwater  # type: ignore[attr-defined]
+    if emulator is not None:
+        from headwater.demo.account import DEMO_ACCOUNT_NAME, ensure_demo_account
+        from headwater.store.resources import Scope
+
+        scope = Scope(credentials.org_id, credentials.sandbox_name, credentials.client_id)  # type: ignore[attr-defined]
+        account_id, _ = ensure_demo_account(state, scope, emulator)
+        click.echo(
+            f"Demo Salesforce emulator at {emulator.url}; account {DEMO_ACCOUNT_NAME!r} ({account_id})"
+        )
+    runtime = start_background_services(settings, state.engine)
     base = settings.base_url
     click.echo(f"Headwater Flow Service at {base}/data/foundation/flowservice")
     click.echo(f"  org {credentials.org_id}  sandbox {credentials.sandbox_name}")  # type: ignore[attr-defined]
@@ -63,3 +87,5 @@ def serve(host: str | None, port: int | None, data_dir: Path | None) -> None:
     finally:
         if runtime is not None:
             runtime.stop(wait=False)  # runs in flight are handed back and resume at the next start
+        if emulator is not None:
+            emulator.stop()

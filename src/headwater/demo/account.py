@@ -1,0 +1,43 @@
+"""The "Demo Salesforce" account: a base connection to the demo emulator, created once."""
+
+from __future__ import annotations
+
+from headwater.api.services.connections import AuthIn, Connections, CreateConnection, SpecRef
+from headwater.api.state import AppState
+from headwater.demo.emulator import DemoEmulator
+from headwater.specs import SALESFORCE_SPEC_ID
+from headwater.store import resources
+from headwater.store.resources import Scope
+
+DEMO_ACCOUNT_NAME = "Demo Salesforce"
+
+
+def ensure_demo_account(state: AppState, scope: Scope, emulator: DemoEmulator) -> tuple[str, bool]:
+    """(connection id, created). An existing account is pointed at the emulator's current URL."""
+    connections = Connections(state.specs, state.secret_box)
+    with state.sessions() as session, session.begin():
+        for row in resources.iter_scope(session, scope, "connections"):
+            if row.document.get("name") != DEMO_ACCOUNT_NAME:
+                continue
+            url = row.document.get("auth", {}).get("params", {}).get("environmentUrl")
+            if url != emulator.url:  # the emulator fell back to another port this time
+                ops = [{"op": "replace", "path": "/auth/params/environmentUrl", "value": emulator.url}]
+                connections.patch(session, scope, row.id, ops, row.etag)
+            return row.id, False
+        creds = emulator.credentials
+        request = CreateConnection(
+            name=DEMO_ACCOUNT_NAME,
+            description="The Salesforce emulator started by `headwater demo` / `headwater serve --demo`.",
+            auth=AuthIn(
+                specName="Basic Authentication",
+                params={
+                    "environmentUrl": emulator.url,
+                    "username": creds.username,
+                    "password": creds.password,
+                    "securityToken": creds.security_token,
+                },
+            ),
+            connectionSpec=SpecRef(id=SALESFORCE_SPEC_ID),
+        )
+        row = connections.create(session, scope, request)
+        return row.id, True

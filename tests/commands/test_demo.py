@@ -1,0 +1,177 @@
+"""``headwater demo`` and ``headwater serve --demo``, run as a newcomer runs them (subprocesses)."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import duckdb
+import httpx
+import pytest
+from deltalake import DeltaTable
+
+pytestmark = pytest.mark.slow
+ROWS = "Account=300,Contact=300"
+
+
+def headwater(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    env["COLUMNS"] = "200"  # rich wraps at the terminal width; keep the printed lines whole
+    return subprocess.run(
+        [sys.executable, "-m", "headwater", *args], capture_output=True, text=True, env=env, timeout=timeout
+    )
+
+
+def demo(data_dir: Path) -> str:
+    result = headwater(
+        "demo",
+        "--data-dir",
+        str(data_dir),
+        "--port",
+        "0",
+        "--emulator-port",
+        "0",
+        "--rows",
+        ROWS,
+        "--exit-after-run",
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    return result.stdout
+
+
+def resource_counts(data_dir: Path) -> dict[str, int]:
+    with sqlite3.connect(data_dir / "headwater.db") as db:
+        return dict(db.execute("SELECT kind, count(*) FROM resources GROUP BY kind").fetchall())
+
+
+def datasets(data_dir: Path) -> dict[str, DeltaTable]:
+    """The demo's Delta tables by the object they hold (lake/<org>/<sandbox>/<dataset id>)."""
+    found = {}
+    for folder in (data_dir / "lake").glob("*/*/*"):
+        if not DeltaTable.is_deltatable(str(folder)):
+            continue  # the lake's own folders (staging)
+        table = DeltaTable(str(folder))
+        names = set(table.schema().to_arrow().names)
+        found["Contact" if "person" in names else "Account"] = table
+    return found
+
+
+def test_demo_lands_account_and_contact_and_is_idempotent(tmp_path: Path) -> None:
+    first = demo(tmp_path)
+    assert "Account 'Demo Salesforce' created" in first
+    assert "Dataflow 'Demo Salesforce Account' created" in first and "success: 300 written" in first
+    assert "headwater query --data-dir" in first and "Acme Corp" in first  # the sample query ran
+
+    org = duckdb.connect(str(tmp_path / "demo-salesforce" / "org.duckdb"), read_only=True)
+    tables = datasets(tmp_path)
+    assert set(tables) == {"Account", "Contact"}
+    for name, table in tables.items():
+        live = org.execute(f'SELECT count(*) FROM "{name}" WHERE NOT "IsDeleted"').fetchone()
+        assert live is not None and table.to_pyarrow_table().num_rows == live[0] == 300
+    # The mapping ran: concat/lower/upper/constants into nested columns, keyed by Id.
+    accounts = {row["Id"]: row for row in tables["Account"].to_pyarrow_table().to_pylist()}
+    source = org.execute(
+        'SELECT "Id", "BillingCity", "BillingCountry", "Domain__c" FROM "Account"'
+    ).fetchall()
+    for record_id, city, country, domain in source:
+        landed = accounts[record_id]
+        assert landed["address"]["cityCountry"] == f"{city or ''}, {country or ''}"
+        assert landed["web"]["domain"] == (domain.lower() if domain else None)
+        assert landed["source"]["system"] == "salesforce-demo"
+    contacts = tables["Contact"].to_pyarrow_table().to_pylist()
+    emails = dict(org.execute('SELECT "Id", "Email" FROM "Contact"').fetchall())
+    assert all(
+        c["personalEmail"]["address"] == (emails[c["Id"]] or "").lower() or not emails[c["Id"]]
+        for c in contacts
+    )
+    org.close()
+    counts = resource_counts(tmp_path)
+    assert counts == {
+        "connections": 1,
+        "sourceConnections": 2,
+        "dataSets": 2,
+        "targetConnections": 2,
+        "mappingSets": 2,
+        "flows": 2,
+    }
+
+    second = demo(tmp_path)  # the same data dir: everything is found, nothing created twice
+    assert (
+        "Account 'Demo Salesforce' found" in second and "Dataflow 'Demo Salesforce Contact' found" in second
+    )
+    assert resource_counts(tmp_path) == counts
+    assert {name: t.to_pyarrow_table().num_rows for name, t in datasets(tmp_path).items()} == {
+        "Account": 300,
+        "Contact": 300,
+    }
+
+
+def test_demo_reports_a_busy_port_clearly(tmp_path: Path) -> None:
+    with socket.socket() as busy:
+        busy.bind(("127.0.0.1", 0))
+        busy.listen(1)
+        port = busy.getsockname()[1]
+        result = headwater(
+            "demo", "--data-dir", str(tmp_path), "--port", str(port), "--emulator-port", "0", "--rows", "Account=10",
+            "--exit-after-run",
+        )  # fmt: skip
+    assert result.returncode == 1
+    assert f"cannot listen on 127.0.0.1:{port}" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_serve_demo_adds_a_working_demo_account(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "headwater",
+            "serve",
+            "--demo",
+            "--port",
+            str(port),
+            "--data-dir",
+            str(tmp_path),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        env=env,
+    )
+    url = f"http://127.0.0.1:{port}"
+    try:
+        deadline = time.monotonic() + 120
+        while True:
+            try:
+                if httpx.get(url + "/health", timeout=1).status_code == 200:
+                    break
+            except httpx.HTTPError:
+                pass
+            assert process.poll() is None and time.monotonic() < deadline, "serve --demo did not start"
+            time.sleep(0.3)
+        creds = json.loads(headwater("credentials", "--data-dir", str(tmp_path), "--json").stdout)
+        headers = {
+            "Authorization": f"Bearer {creds['accessToken']}",
+            "x-api-key": creds["clientId"],
+            "x-gw-ims-org-id": creds["imsOrgId"],
+            "x-sandbox-name": creds["sandboxName"],
+        }
+        base = url + "/data/foundation/flowservice"
+        listed = httpx.get(base + "/connections", headers=headers).json()["items"]
+        (account,) = [c for c in listed if c["name"] == "Demo Salesforce"]
+        assert account["auth"]["params"]["password"] == "*****"  # masked like every secret
+        tested = httpx.get(f"{base}/connections/{account['id']}/test", headers=headers, timeout=60)
+        assert tested.status_code == 200, tested.text
+    finally:
+        process.terminate()
+        output = process.communicate(timeout=30)[0].decode()
+    assert "Demo Salesforce emulator at https://127.0.0.1:" in output
+    assert "headwater-demo" not in output  # the emulator's password is never printed by serve

@@ -25,6 +25,7 @@ from headwater.core.timeutil import now_ms
 from headwater.runtime import runs as runtime
 from headwater.runtime.schedule import (
     Schedule,
+    next_wakeup,
     parse_schedule,
     validate_connection_ids,
     validate_copy_transformation,
@@ -163,6 +164,14 @@ class Flows(Collection):
         if details is not None:
             body["lastRunDetails"] = details
         return body
+
+    def next_run_at(self, session: Session, flow_id: str) -> int | None:
+        """Epoch seconds at which the scheduler creates the flow's next run (None: disabled, or a
+        ``once`` flow whose run was created)."""
+        state = runtime.flow_state(session.connection(), flow_id)
+        if state is None or not state["enabled"]:
+            return None
+        return next_wakeup(parse_schedule(state["schedule_params"]), state["next_slot"])
 
     def _inherited_source(self, session: Session, scope: Scope, source_id: str) -> dict[str, Any] | None:
         try:

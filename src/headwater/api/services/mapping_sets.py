@@ -134,8 +134,8 @@ def check_entries(
 ) -> list[EntryProblem]:
     """Every problem of a mapping set against source columns, not only the first (for editors that
     validate as the user types). The same engine checks as ``create`` + ``check_against_columns``:
-    each entry alone (syntax, fields, functions, types), then the destinations together (duplicates,
-    overlaps) over the entries that passed. An empty list means a flow would accept the set."""
+    the destinations together (paths, duplicates, overlaps), then each entry alone (syntax, fields,
+    functions, types). An empty list means a flow would accept the set."""
     if not mappings:
         try:
             normalise_rules(mappings)
@@ -143,17 +143,20 @@ def check_entries(
             return [EntryProblem(None, str(exc.report.get("reason")), exc.message)]
     types = column_types(columns)
     problems: list[EntryProblem] = []
-    accepted: list[Mapping[str, Any]] = []
+    destinations: list[Mapping[str, Any]] = []  # the valid destinations so far, as bare entries
     for index, entry in enumerate(mappings):
+        target = (
+            entry.get("destination", entry.get("destinationXdmPath")) if isinstance(entry, Mapping) else None
+        )
         try:
+            bare = {"sourceType": "CONSTANT", "source": "", "destination": target}
+            normalise_rules([*destinations, bare])
+            destinations.append(bare)
             compile_mapping_set([entry], types)
-            normalise_rules([*accepted, entry])
         except MappingError as exc:
             prefix = f"mapping #{exc.report.get('mappingIndex')} ({exc.report.get('destination')!r}): "
             reason = str(exc.report.get("reason"))
             problems.append(EntryProblem(index, reason, exc.message.removeprefix(prefix)))
-            continue
-        accepted.append(entry)
     return problems
 
 

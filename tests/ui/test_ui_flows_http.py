@@ -1,0 +1,286 @@
+"""The dataflow pages over plain HTTP (in-process app + the emulator): the builder's live mapping
+check and its refusals, creating a flow, run now, enable/disable, re-trigger, datasets, CSRF."""
+
+from __future__ import annotations
+
+import re
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from starlette.testclient import TestClient
+from ui_support import SALESFORCE_SPEC_ID, csrf_of
+
+from headwater.api.services import mapping_sets
+
+
+@dataclass
+class Signed:
+    http: TestClient
+    csrf: str
+    account: str
+    emulator: Any
+    app: Any
+
+
+@pytest.fixture(scope="module")
+def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signed]:
+    from headwater.commands.serve import prepare
+    from headwater.core.settings import load_settings
+    from headwater.emulators.salesforce.testing import running_emulator
+
+    with running_emulator(tmp_path_factory.mktemp("flows-sf"), rows={"Account": 30}) as emulator:
+        settings = load_settings(data_dir=tmp_path_factory.mktemp("flows-http"), ca_bundle=emulator.ca_file)
+        app, credentials = prepare(settings)
+        with TestClient(app, raise_server_exceptions=False) as http:  # type: ignore[arg-type]
+            token = http.post(
+                "/ims/token/v3",
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": credentials.client_id,  # type: ignore[attr-defined]
+                    "client_secret": credentials.client_secret,  # type: ignore[attr-defined]
+                },
+            ).json()["access_token"]
+            headers = {
+                "Authorization": f"Bearer {token}",
+                "x-api-key": credentials.client_id,  # type: ignore[attr-defined]
+                "x-gw-ims-org-id": credentials.org_id,  # type: ignore[attr-defined]
+                "x-sandbox-name": "prod",
+            }
+            created = http.post(
+                "/data/foundation/flowservice/connections",
+                headers=headers,
+                json={
+                    "name": "Emulated Salesforce",
+                    "auth": {
+                        "specName": "Basic Authentication",
+                        "params": {
+                            "environmentUrl": emulator.url,
+                            "username": emulator.username,
+                            "password": emulator.password,
+                            "securityToken": emulator.security_token,
+                        },
+                    },
+                    "connectionSpec": {"id": SALESFORCE_SPEC_ID, "version": "1.0"},
+                },
+            )
+            assert created.status_code == 201, created.text
+            login = csrf_of(http.get("/ui/login").text)
+            response = http.post(
+                "/ui/login",
+                data={
+                    "client_id": credentials.client_id,  # type: ignore[attr-defined]
+                    "client_secret": credentials.client_secret,  # type: ignore[attr-defined]
+                    "csrf_token": login,
+                },
+                follow_redirects=False,
+            )
+            assert response.status_code == 303
+            csrf = csrf_of(http.get("/ui/flows").text)
+            yield Signed(http, csrf, created.json()["id"], emulator, app)
+
+
+def builder_form(signed: Signed, **overrides: Any) -> dict[str, Any]:
+    start = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() + 3600))
+    form: dict[str, Any] = {
+        "csrf_token": signed.csrf,
+        "account": signed.account,
+        "object": "Account",
+        "name": "Accounts nightly",
+        "column_types": ["Id:string", "Name:string", "Phone:string", "AnnualRevenue:double"],
+        "columns": ["Id", "Name", "Phone", "AnnualRevenue"],
+        "dataset_choice": "new",
+        "dataset_name": "Accounts",
+        "source_type": ["ATTRIBUTE", "EXPRESSION"],
+        "source": ["Name", "lower(Name)"],
+        "destination": ["account.name", "account.key"],
+        "frequency": "once",
+        "interval": "",
+        "start_time": start,
+        "delta_column": "",
+    }
+    form.update(overrides)
+    return form
+
+
+def row_error(html: str, index: int) -> str:
+    match = re.search(rf'<p id="row-error-{index}" class="row-error"[^>]*>(.*?)</p>', html, re.S)
+    assert match is not None, html
+    return match.group(1).strip()
+
+
+def test_check_entries_reports_every_row() -> None:
+    columns = [{"name": "Name", "type": "string"}, {"name": "Revenue", "type": "double"}]
+    problems = mapping_sets.check_entries(
+        [
+            {"sourceType": "ATTRIBUTE", "source": "Name", "destination": "a.name"},
+            {"sourceType": "ATTRIBUTE", "source": "Nmae", "destination": "b"},
+            {"sourceType": "EXPRESSION", "source": "lower(Name", "destination": "c"},
+            {"sourceType": "EXPRESSION", "source": "nope(Name)", "destination": "d"},
+            {"sourceType": "ATTRIBUTE", "source": "Revenue", "destination": "a.name"},
+            {"sourceType": "CONSTANT", "source": "x", "destination": "a"},
+            {"sourceType": "ATTRIBUTE", "source": "Name", "destination": "bad path!"},
+        ],
+        columns,
+    )
+    assert [(p.index, p.reason) for p in problems] == [
+        (1, "UNKNOWN_SOURCE_FIELD"),
+        (2, "SYNTAX"),
+        (3, "UNKNOWN_FUNCTION"),
+        (4, "DUPLICATE_DESTINATION"),
+        (5, "INVALID_DESTINATION"),
+        (6, "INVALID_DESTINATION"),
+    ]
+    assert problems[0].message == "unknown source field 'Nmae'"
+    assert mapping_sets.check_entries([], columns)[0].index is None
+    assert mapping_sets.check_entries([{"source": "Name", "destination": "n"}], columns) == []
+
+
+def test_builder_lists_columns_from_the_source(signed: Signed) -> None:
+    page = signed.http.get("/ui/flows/new", params={"account": signed.account, "object": "Account"})
+    assert page.status_code == 200
+    for column in ("Id", "Name", "LastModifiedDate"):
+        assert f'name="columns" value="{column}" checked' in page.text
+    assert 'value="Account from Emulated Salesforce"' in page.text
+    objects = signed.http.get("/ui/flows/new/objects", params={"account": signed.account})
+    assert '<option value="Account"' in objects.text and '<option value="Contact"' in objects.text
+    unknown = signed.http.get("/ui/flows/new", params={"account": signed.account, "object": "Nope"})
+    assert unknown.status_code == 200 and 'role="alert"' in unknown.text and "Nope" in unknown.text
+
+
+def test_mapping_validation_endpoint(signed: Signed) -> None:
+    form = builder_form(
+        signed,
+        source_type=["ATTRIBUTE", "EXPRESSION", "CONSTANT", "ATTRIBUTE", "EXPRESSION"],
+        source=["Nmae", "concat(Name, ", "ACME", "Name", "upper(Phone)"],
+        destination=["n", "c", "account..x", "n", "phone"],
+    )
+    response = signed.http.post("/ui/flows/new/validate", data=form)
+    assert response.status_code == 200
+    assert "4 mapping rows need attention" in response.text
+    assert row_error(response.text, 0) == "unknown source field &#39;Nmae&#39; (UNKNOWN_SOURCE_FIELD)"
+    assert "(SYNTAX)" in row_error(response.text, 1)
+    assert "(INVALID_DESTINATION)" in row_error(response.text, 2)
+    assert "(DUPLICATE_DESTINATION)" in row_error(response.text, 3)
+    assert row_error(response.text, 4) == ""
+    # A column the user un-ticks is no longer a valid source.
+    narrowed = builder_form(signed, columns=["Id", "Name"])
+    response = signed.http.post("/ui/flows/new/validate", data=narrowed)
+    assert "The mapping is valid (2 rows)" in response.text
+    narrowed["source"] = ["Phone", "lower(Name)"]
+    response = signed.http.post("/ui/flows/new/validate", data=narrowed)
+    assert "unknown source field &#39;Phone&#39;" in row_error(response.text, 0)
+    empty = builder_form(signed, source_type=["ATTRIBUTE"], source=[""], destination=[""])
+    response = signed.http.post("/ui/flows/new/validate", data=empty)
+    assert "Add at least one mapping" in response.text
+
+
+def test_mapping_rows_add_and_remove(signed: Signed) -> None:
+    added = signed.http.post("/ui/flows/new/mapping", params={"op": "add"}, data=builder_form(signed))
+    assert added.text.count('class="map-row"') == 3
+    removed = signed.http.post("/ui/flows/new/mapping", params={"op": "remove-0"}, data=builder_form(signed))
+    assert removed.text.count('class="map-row"') == 1 and 'value="lower(Name)"' in removed.text
+
+
+def test_builder_refuses_with_reasons_and_keeps_the_input(signed: Signed) -> None:
+    past = time.strftime("%Y-%m-%dT%H:%M", time.gmtime(time.time() - 86400))
+    form = builder_form(
+        signed,
+        name="",
+        columns=[],
+        dataset_name="",
+        source=["Name", "lower(Nme)"],
+        start_time=past,
+    )
+    response = signed.http.post("/ui/flows/new/review", data=form)
+    assert response.status_code == 400
+    text = response.text
+    assert "Give the dataflow a name." in text
+    assert "Choose at least one column." in text
+    assert "Name the new dataset." in text
+    assert "The start time cannot be set in the past" in text and "1360-400" in text
+    assert 'value="lower(Nme)"' in text  # nothing typed is lost
+    periodic = builder_form(signed, frequency="minute", interval="5", delta_column="LastModifiedDate")
+    response = signed.http.post("/ui/flows/new/review", data=periodic)
+    assert response.status_code == 400 and "(1362-400)" in response.text
+    no_delta = builder_form(signed, frequency="hour", interval="1", delta_column="")
+    response = signed.http.post("/ui/flows/new/review", data=no_delta)
+    assert response.status_code == 400 and "needs a delta column" in response.text
+
+
+def test_review_create_run_now_enable_disable(signed: Signed) -> None:
+    review = signed.http.post("/ui/flows/new/review", data=builder_form(signed))
+    assert review.status_code == 200, review.text
+    assert "Create dataflow" in review.text and "account.key" in review.text
+    created = signed.http.post("/ui/flows/new", data=builder_form(signed), follow_redirects=False)
+    assert created.status_code == 303, created.text
+    flow_url = created.headers["location"]
+    flow_id = flow_url.rsplit("/", 1)[1]
+    detail = signed.http.get(flow_url)
+    assert "Dataflow Accounts nightly created." in detail.text
+    assert "Run now" in detail.text and "No run yet." in detail.text
+    listing = signed.http.get("/ui/flows")
+    assert "Accounts nightly" in listing.text and ">Account<" in listing.text and "enabled" in listing.text
+
+    run = signed.http.post(f"{flow_url}/run", data={"csrf_token": signed.csrf}, follow_redirects=True)
+    assert "scheduled." in run.text and "badge scheduled" in run.text
+    fragment = signed.http.get(f"{flow_url}/runs", headers={"HX-Request": "true"})
+    assert 'hx-trigger="every 2s"' in fragment.text and "<html" not in fragment.text
+
+    disabled = signed.http.post(
+        f"{flow_url}/action", data={"csrf_token": signed.csrf, "op": "disable"}, follow_redirects=True
+    )
+    assert "Dataflow disabled." in disabled.text and "badge disabled" in disabled.text
+    assert ">Enable</button>" in disabled.text
+    bad = signed.http.post(
+        f"{flow_url}/action", data={"csrf_token": signed.csrf, "op": "pause"}, follow_redirects=True
+    )
+    assert "1435-400" in bad.text
+    enabled = signed.http.post(
+        f"{flow_url}/action", data={"csrf_token": signed.csrf, "op": "enable"}, follow_redirects=True
+    )
+    assert "Dataflow enabled." in enabled.text and ">Disable</button>" in enabled.text
+    # Re-trigger of a run that did not fail: the runtime's refusal, shown on the page.
+    run_id = re.search(r'data-run-id="([^"]+)"', enabled.text).group(1)  # type: ignore[union-attr]
+    again = signed.http.post(
+        f"{flow_url}/runs/{run_id}/retrigger", data={"csrf_token": signed.csrf}, follow_redirects=True
+    )
+    assert "1387-400" in again.text
+    missing = signed.http.get("/ui/flows/no-such-flow")
+    assert missing.status_code == 404
+    # The new dataset is listed, empty: nothing ran in this process.
+    datasets = signed.http.get("/ui/datasets")
+    dataset_id = re.search(r'href="/ui/datasets/([0-9a-f]+)">Accounts<', datasets.text).group(1)  # type: ignore[union-attr]
+    empty = signed.http.get(f"/ui/datasets/{dataset_id}")
+    assert "This dataset is empty" in empty.text
+    assert flow_id in signed.http.get("/ui/flows").text
+
+
+def test_forms_need_the_csrf_token(signed: Signed) -> None:
+    form = builder_form(signed)
+    del form["csrf_token"]
+    for path in ("/ui/flows/new/validate", "/ui/flows/new/mapping", "/ui/flows/new/review", "/ui/flows/new"):
+        assert signed.http.post(path, data=form).status_code == 403
+    for path in ("/ui/flows/x/run", "/ui/flows/x/action", "/ui/flows/x/runs/y/retrigger"):
+        response = signed.http.post(path, data={"op": "disable", "csrf_token": "forged"})
+        assert response.status_code == 403 and "Form expired" in response.text
+
+
+def test_lists_without_anything(ui_http: tuple[Any, Any], tmp_path: Path) -> None:
+    http, credentials = ui_http
+    token = csrf_of(http.get("/ui/login").text)
+    http.post(
+        "/ui/login",
+        data={
+            "client_id": credentials.client_id,
+            "client_secret": credentials.client_secret,
+            "csrf_token": token,
+        },
+    )
+    assert "No dataflow yet" in http.get("/ui/flows").text
+    assert "No dataset yet" in http.get("/ui/datasets").text
+    assert "Connect a source" in http.get("/ui/flows/new").text
+    assert http.get("/ui/datasets/nope").status_code == 404

@@ -284,3 +284,50 @@ def test_lists_without_anything(ui_http: tuple[Any, Any], tmp_path: Path) -> Non
     assert "No dataset yet" in http.get("/ui/datasets").text
     assert "Connect a source" in http.get("/ui/flows/new").text
     assert http.get("/ui/datasets/nope").status_code == 404
+
+
+def execute(signed: Signed, run_id: str, *, with_lake: bool) -> str:
+    """Run the worker's executor in-process on one run (the served tests use the embedded runtime)."""
+    from headwater.core.errors import ConfigurationError
+    from headwater.lake import Lake
+    from headwater.runtime.executor import RunExecutor
+    from headwater.runtime.plans import dataflow_plan_builder
+
+    state = signed.app.state.headwater
+    lake = Lake(state.settings.resolved_lake_root)
+
+    def writer(dataflow: Any, context: Any) -> Any:
+        if not with_lake:
+            raise ConfigurationError(f"Run {context.run_id}: no lake writer is configured.")
+        return lake.dataset(dataflow.org_id, dataflow.sandbox_name, dataflow.dataset_id).open_writer(
+            context.run_id
+        )
+
+    builder = dataflow_plan_builder(state.settings, state.engine, open_writer=writer)
+    return RunExecutor(state.engine, builder, "ui-test-worker", heartbeat_seconds=1.0).execute(run_id)
+
+
+def test_failed_run_shows_its_error_and_re_triggers(signed: Signed) -> None:
+    form = builder_form(signed, name="Accounts failing", dataset_name="Failing accounts")
+    flow_url = signed.http.post("/ui/flows/new", data=form, follow_redirects=False).headers["location"]
+    page = signed.http.post(f"{flow_url}/run", data={"csrf_token": signed.csrf}, follow_redirects=True)
+    run_id = re.search(r'data-run-id="([^"]+)"', page.text).group(1)  # type: ignore[union-attr]
+    assert execute(signed, run_id, with_lake=False) == "failed"
+    failed = signed.http.get(flow_url)
+    assert "badge failed" in failed.text and "no lake writer is configured" in failed.text
+    assert re.search(r"<code>[A-Z]+-\d{4}-\d{3}</code> Run [^ ]+ no lake writer", failed.text)
+    assert 'hx-trigger="every 15s"' in failed.text  # nothing pending: the slow poll
+    assert "Re-trigger" in failed.text and 'class="bar failed"' in failed.text
+    listing = signed.http.get("/ui/flows").text
+    assert re.search(r"Accounts failing</a>.*?badge failed", listing, re.S)
+    again = signed.http.post(
+        f"{flow_url}/runs/{run_id}/retrigger", data={"csrf_token": signed.csrf}, follow_redirects=True
+    )
+    assert f"Run {run_id} scheduled again." in again.text and "badge scheduled" in again.text
+    assert 'hx-trigger="every 2s"' in again.text
+    assert execute(signed, run_id, with_lake=True) == "success"
+    done = signed.http.get(f"{flow_url}/runs", headers={"HX-Request": "true"}).text
+    assert "badge success" in done and ">30</td>" in done and "records out from 30 to 30" in done
+    dataset_id = re.search(r'/ui/datasets/([0-9a-f]+)"', signed.http.get(flow_url).text).group(1)  # type: ignore[union-attr]
+    dataset = signed.http.get(f"/ui/datasets/{dataset_id}").text
+    assert "<code>account.key</code>" in dataset and dataset.count("<tr><td>") >= 30

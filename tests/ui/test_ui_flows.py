@@ -114,7 +114,9 @@ def test_build_run_and_read_a_dataflow(signed_in: Any, server: LiveServer, accou
     listed = page.get_by_role("row", name=re.compile("Accounts from the browser"))
     assert "Account" in listed.inner_text() and "success" in listed.inner_text()
     page.get_by_role("link", name="Datasets").click()
-    assert page.get_by_role("row", name=re.compile("Browser accounts")).get_by_text(str(accounts)).is_visible()
+    assert (
+        page.get_by_role("row", name=re.compile("Browser accounts")).get_by_text(str(accounts)).is_visible()
+    )
 
 
 def test_flow_pages_at_phone_width(browser: Any, server: LiveServer, account: str) -> None:

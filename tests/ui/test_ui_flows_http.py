@@ -14,8 +14,6 @@ import pytest
 from starlette.testclient import TestClient
 from ui_support import SALESFORCE_SPEC_ID, csrf_of
 
-from headwater.api.services import mapping_sets
-
 
 @dataclass
 class Signed:
@@ -110,33 +108,6 @@ def row_error(html: str, index: int) -> str:
     match = re.search(rf'<p id="row-error-{index}" class="row-error"[^>]*>(.*?)</p>', html, re.S)
     assert match is not None, html
     return match.group(1).strip()
-
-
-def test_check_entries_reports_every_row() -> None:
-    columns = [{"name": "Name", "type": "string"}, {"name": "Revenue", "type": "double"}]
-    problems = mapping_sets.check_entries(
-        [
-            {"sourceType": "ATTRIBUTE", "source": "Name", "destination": "a.name"},
-            {"sourceType": "ATTRIBUTE", "source": "Nmae", "destination": "b"},
-            {"sourceType": "EXPRESSION", "source": "lower(Name", "destination": "c"},
-            {"sourceType": "EXPRESSION", "source": "nope(Name)", "destination": "d"},
-            {"sourceType": "ATTRIBUTE", "source": "Revenue", "destination": "a.name"},
-            {"sourceType": "CONSTANT", "source": "x", "destination": "a"},
-            {"sourceType": "ATTRIBUTE", "source": "Name", "destination": "bad path!"},
-        ],
-        columns,
-    )
-    assert [(p.index, p.reason) for p in problems] == [
-        (1, "UNKNOWN_SOURCE_FIELD"),
-        (2, "SYNTAX"),
-        (3, "UNKNOWN_FUNCTION"),
-        (4, "DUPLICATE_DESTINATION"),
-        (5, "INVALID_DESTINATION"),
-        (6, "INVALID_DESTINATION"),
-    ]
-    assert problems[0].message == "unknown source field 'Nmae'"
-    assert mapping_sets.check_entries([], columns)[0].index is None
-    assert mapping_sets.check_entries([{"source": "Name", "destination": "n"}], columns) == []
 
 
 def test_builder_lists_columns_from_the_source(signed: Signed) -> None:
@@ -331,3 +302,24 @@ def test_failed_run_shows_its_error_and_re_triggers(signed: Signed) -> None:
     dataset_id = re.search(r'/ui/datasets/([0-9a-f]+)"', signed.http.get(flow_url).text).group(1)  # type: ignore[union-attr]
     dataset = signed.http.get(f"/ui/datasets/{dataset_id}").text
     assert "<code>account.key</code>" in dataset and dataset.count("<tr><td>") >= 30
+
+
+def test_a_refused_create_says_why(signed: Signed) -> None:
+    """The form claims a column the source does not have: the source connection service refuses it
+    (1330, checked against the source itself), the builder shows why, and no dataset or flow is made."""
+    before = signed.http.get("/ui/datasets").text.count("<tr>")
+    form = builder_form(
+        signed,
+        name="Tampered",
+        dataset_name="Tampered accounts",
+        columns=["Id", "Name", "Bogus"],
+        column_types=["Id:string", "Name:string", "Bogus:string"],
+    )
+    response = signed.http.post("/ui/flows/new", data=form)
+    assert response.status_code == 400
+    assert (
+        "The dataflow was not created: The columns Bogus were not found for table Account. (1330-400)"
+        in response.text
+    )
+    assert signed.http.get("/ui/datasets").text.count("<tr>") == before
+    assert "Tampered" not in signed.http.get("/ui/flows").text

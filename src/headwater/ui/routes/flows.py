@@ -15,6 +15,7 @@ from typing import Annotated, Any
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from headwater.api.services import datasets, mapping_sets, runs
@@ -452,7 +453,8 @@ async def flow_runs(request: Request, user: CurrentUser, flow_id: str) -> Respon
     try:
         view = await _flow_view(request, user, flow_id)
     except FlowError as exc:
-        return HTMLResponse(f'<p class="flash error" role="alert">{web.error_text(exc)}</p>', status_code=404)
+        alert = Markup('<p class="flash error" role="alert">{}</p>').format(web.error_text(exc))
+        return HTMLResponse(str(alert), status_code=404)
     return web.page(request, "flows/_runs.html", view)
 
 

@@ -53,6 +53,10 @@ def test_build_run_and_read_a_dataflow(signed_in: Any, server: LiveServer, accou
     # 2. Columns: all ticked by default.
     assert page.get_by_role("checkbox", name=re.compile(r"^Name\b")).is_checked()
     assert page.get_by_role("checkbox", name=re.compile(r"^Phone\b")).is_checked()
+    page.get_by_role("button", name="Clear all columns").click()
+    page.locator("#row-error-0").get_by_text("unknown source field 'Name'").wait_for()
+    page.get_by_role("button", name="Select all columns").click()
+    page.get_by_text("The mapping is valid (1 row)").wait_for()
 
     # 3. Mapping: the first row is prefilled; make it nested, add a function row, checked as typed.
     page.get_by_label("Dataset column of mapping 1").fill("account.name")

@@ -222,6 +222,10 @@ def test_review_create_run_now_enable_disable(signed: Signed) -> None:
     assert "1387-400" in again.text
     missing = signed.http.get("/ui/flows/no-such-flow")
     assert missing.status_code == 404
+    fragment = signed.http.get("/ui/flows/<b>x</b>/runs", headers={"HX-Request": "true"})
+    assert (
+        fragment.status_code == 404 and "&lt;b&gt;x&lt;/b&gt;" in fragment.text and "<b>" not in fragment.text
+    )
     # The new dataset is listed, empty: nothing ran in this process.
     datasets = signed.http.get("/ui/datasets")
     dataset_id = re.search(r'href="/ui/datasets/([0-9a-f]+)">Accounts<', datasets.text).group(1)  # type: ignore[union-attr]

@@ -165,6 +165,12 @@ class Flows(Collection):
             body["lastRunDetails"] = details
         return body
 
+    @staticmethod
+    def check_new_schedule(schedule_params: Any, transformations: builtins.list[Any]) -> None:
+        """The schedule checks ``create`` makes (1317, 1340, 1359-1364, 1397; the Copy transformation's
+        delta column 1367-1369), on their own: for a form that checks before creating anything."""
+        validate_copy_transformation(transformations, parse_schedule(schedule_params, now=time.time()))
+
     def next_run_at(self, session: Session, flow_id: str) -> int | None:
         """Epoch seconds at which the scheduler creates the flow's next run (None: disabled, or a
         ``once`` flow whose run was created)."""

@@ -1,8 +1,8 @@
 """Datasets: the Catalog list with the lake's row counts, and one dataset's schema and landed rows.
 
-The catalog comes from ``services.datasets`` (as ``GET /dataSets``); the schema and the rows from the
-lake (``headwater.lake``: the Delta table's schema flattened to dotted paths, rows read with DuckDB
-over the table as ``lake.query.register_views`` registers it).
+The catalog comes from ``services.datasets`` (as ``GET /dataSets``); what landed comes from the same
+module's lake readers (``landed``: the Delta table's leaf columns as dotted paths; ``preview``: rows
+read with DuckDB over the table, as ``lake.query`` registers it).
 """
 
 from __future__ import annotations
@@ -16,48 +16,11 @@ from fastapi.responses import HTMLResponse, Response
 
 from headwater.api.services import datasets
 from headwater.core.errors import FlowError, HeadwaterError
-from headwater.lake import Lake
-from headwater.lake.dataset import Dataset
-from headwater.lake.nesting import split_path
-from headwater.lake.query import register_views
 from headwater.ui import web
 
 router = APIRouter()
 CurrentUser = Annotated[web.User, Depends(web.current_user)]
 PREVIEW_ROWS = 100
-
-
-def _lake(request: Request) -> Lake:
-    return Lake(web.state_of(request).settings.resolved_lake_root)
-
-
-def _summary(dataset: Dataset) -> dict[str, Any]:
-    stats = dataset.stats()
-    history = dataset.history(1)
-    return {"rows": stats["rows"], "landed": history[0]["timestamp"] if history else None}
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _quoted(path: str) -> str:
-    return ".".join(_ident(part) for part in split_path(path))
-
-
-def preview(dataset: Dataset, limit: int = PREVIEW_ROWS) -> tuple[list[str], list[tuple[Any, ...]]]:
-    """Up to ``limit`` landed rows, one column per leaf (nested structs as dotted paths)."""
-    columns = [column.path for column in dataset.columns()]
-    if not columns:
-        return [], []
-    con = duckdb.connect()
-    try:
-        register_views(con, {"landed": dataset.uri}, dataset.storage_options)
-        select = ", ".join(f"landed.{_quoted(path)} AS {_ident(path)}" for path in columns)
-        rows = con.execute(f"SELECT {select} FROM landed LIMIT {int(limit)}").fetchall()
-    finally:
-        con.close()
-    return columns, rows
 
 
 @router.get("/datasets", response_class=HTMLResponse)
@@ -67,19 +30,23 @@ async def dataset_list(request: Request, user: CurrentUser) -> Response:
         lambda db: datasets.list_datasets(db, user.scope, {"limit": str(datasets.MAX_LIMIT)}),
         read_only=True,
     )
-    lake = _lake(request)
+    lake = datasets.open_lake(web.state_of(request).settings)
 
-    def summaries() -> dict[str, dict[str, Any]]:
-        return {key: _summary(lake.dataset(user.org_id, user.sandbox, key)) for key in listed}
+    def read() -> dict[str, datasets.Landed]:
+        return {key: datasets.landed(lake, user.scope, key) for key in listed}
 
-    lake_info = await to_thread.run_sync(summaries)
+    landed = await to_thread.run_sync(read)
     items = [
-        {"id": key, "name": body.get("name", key), "updated": body.get("updated"), **lake_info[key]}
+        {
+            "id": key,
+            "name": body.get("name", key),
+            "rows": landed[key].rows,
+            "updated": landed[key].last_commit or body.get("updated"),
+        }
         for key, body in listed.items()
     ]
-    return web.page(
-        request, "datasets/list.html", {"items": items, "capped": len(items) >= datasets.MAX_LIMIT}
-    )
+    context = {"items": items, "capped": len(items) >= datasets.MAX_LIMIT}
+    return web.page(request, "datasets/list.html", context)
 
 
 @router.get("/datasets/{dataset_id}", response_class=HTMLResponse)
@@ -89,31 +56,27 @@ async def dataset_detail(request: Request, user: CurrentUser, dataset_id: str) -
     except FlowError as exc:
         missing = {"title": "Dataset not found", "message": web.error_text(exc)}
         return web.page(request, "error.html", missing, status_code=404)
-    body = found[dataset_id]
-    dataset = _lake(request).dataset(user.org_id, user.sandbox, dataset_id)
+    lake = datasets.open_lake(web.state_of(request).settings)
 
-    def read() -> dict[str, Any]:
-        return {
-            "schema": dataset.columns(),
-            "summary": _summary(dataset),
-            "preview": preview(dataset),
-        }
+    def read() -> tuple[datasets.Landed, tuple[list[str], list[tuple[Any, ...]]]]:
+        return (
+            datasets.landed(lake, user.scope, dataset_id),
+            datasets.preview(lake, user.scope, dataset_id, PREVIEW_ROWS),
+        )
 
     error = ""
-    landed: dict[str, Any]
     try:
-        landed = await to_thread.run_sync(read)
+        landed, (columns, rows) = await to_thread.run_sync(read)
     except (HeadwaterError, duckdb.Error, OSError) as exc:
         error = (
             web.error_text(exc) if isinstance(exc, HeadwaterError) else "The landed rows could not be read."
         )
-        landed = {"schema": [], "summary": {"rows": 0, "landed": None}, "preview": ([], [])}
+        landed, columns, rows = datasets.Landed(0, None, []), [], []
     context: dict[str, Any] = {
-        "dataset": {"id": dataset_id, **body},
-        "schema": landed["schema"],
-        "summary": landed["summary"],
-        "columns": landed["preview"][0],
-        "rows": landed["preview"][1],
+        "dataset": {"id": dataset_id, **found[dataset_id]},
+        "landed": landed,
+        "columns": columns,
+        "rows": rows,
         "error": error,
         "limit": PREVIEW_ROWS,
     }

@@ -9,13 +9,12 @@ Mapping check), creation is ``SourceConnections``/``datasets``/``TargetConnectio
 
 from __future__ import annotations
 
-import time
+from html import escape
 from typing import Annotated, Any
 
 from anyio import to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
-from markupsafe import Markup
 from sqlalchemy.orm import Session
 
 from headwater.api.services import datasets, mapping_sets, runs
@@ -29,9 +28,7 @@ from headwater.api.services.source_connections import (
 )
 from headwater.api.services.target_connections import CreateTargetConnection, TargetConnections
 from headwater.core.errors import FlowError, HeadwaterError
-from headwater.runtime.schedule import parse_schedule, validate_copy_transformation
 from headwater.specs import DATA_LAKE_SPEC_ID
-from headwater.store import resources
 from headwater.ui import web
 from headwater.ui.flowparts import (
     FREQUENCIES,
@@ -150,11 +147,10 @@ def _check_draft(draft: Draft, known_datasets: list[dict[str, Any]]) -> dict[str
         errors["schedule"] = "Enter the start time as a date and time (UTC)."
     else:
         try:
-            schedule = parse_schedule(draft.schedule_params(), now=time.time())
             if draft.frequency != "once" and not draft.delta_column:
                 errors["schedule"] = "A repeating dataflow needs a delta column (a last-modified date-time)."
             else:
-                validate_copy_transformation(draft.transformations(None), schedule)
+                Flows.check_new_schedule(draft.schedule_params(), draft.transformations(None))
         except FlowError as exc:
             errors["schedule"] = web.error_text(exc)
     return errors
@@ -286,8 +282,8 @@ def _create_all(request: Request, user: web.User, draft: Draft, explored: list[d
     sources = SourceConnections(state.specs, _explorer(request))
 
     def work(db: Session) -> str:
-        base = resources.read(db, scope, "connections", draft.account)
-        spec_id = str((base.document.get("connectionSpec") or {}).get("id", ""))
+        base = Connections(state.specs, state.secret_box).get(db, scope, draft.account)["items"][0]
+        spec_id = str((base.get("connectionSpec") or {}).get("id", ""))
         flow_spec = next(
             (s for s in state.specs.flow_specs.all() if spec_id in s.get("sourceConnectionSpecIds", [])), None
         )
@@ -370,29 +366,33 @@ async def create_flow(request: Request, user: CurrentUser) -> Response:
 # --- the monitor ----------------------------------------------------------------------------------------
 
 
-def _source_object(db: Session, user: web.User, flow: dict[str, Any]) -> str:
-    for source_id in flow.get("sourceConnectionIds") or []:
-        try:
-            source = resources.read(db, user.scope, "sourceConnections", str(source_id))
-        except FlowError:
-            continue
-        return str((source.document.get("params") or {}).get("tableName", ""))
-    return ""
+class _Ends:
+    """A flow's ends as ``GET /sourceConnections/{id}`` and ``GET /targetConnections/{id}`` show them."""
 
+    def __init__(self, request: Request) -> None:
+        self.sources = SourceConnections(web.state_of(request).specs, _explorer(request))
+        self.targets = TargetConnections()
 
-def _dataset_of(db: Session, user: web.User, flow: dict[str, Any]) -> str:
-    for target_id in flow.get("targetConnectionIds") or []:
-        try:
-            target = resources.read(db, user.scope, "targetConnections", str(target_id))
-        except FlowError:
-            continue
-        return str((target.document.get("params") or {}).get("dataSetId", ""))
-    return ""
+    @staticmethod
+    def _param(db: Session, user: web.User, service: Any, ids: Any, name: str) -> str:
+        for connection_id in ids or []:
+            try:
+                found = service.get(db, user.scope, str(connection_id))["items"][0]
+            except FlowError:
+                continue
+            return str((found.get("params") or {}).get(name, ""))
+        return ""
+
+    def table(self, db: Session, user: web.User, flow: dict[str, Any]) -> str:
+        return self._param(db, user, self.sources, flow.get("sourceConnectionIds"), "tableName")
+
+    def dataset(self, db: Session, user: web.User, flow: dict[str, Any]) -> str:
+        return self._param(db, user, self.targets, flow.get("targetConnectionIds"), "dataSetId")
 
 
 @router.get("/flows", response_class=HTMLResponse)
 async def flow_list(request: Request, user: CurrentUser) -> Response:
-    flows = _flows(request)
+    flows, ends = _flows(request), _Ends(request)
 
     def read(db: Session) -> list[dict[str, Any]]:
         listed = []
@@ -401,7 +401,7 @@ async def flow_list(request: Request, user: CurrentUser) -> Response:
             listed.append(
                 {
                     "flow": flow,
-                    "object": _source_object(db, user, flow),
+                    "object": ends.table(db, user, flow),
                     "last_run": next(iter(run_rows(latest.get("items", []))), None),
                     "next_run": flows.next_run_at(db, str(flow["id"])),
                 }
@@ -412,15 +412,15 @@ async def flow_list(request: Request, user: CurrentUser) -> Response:
 
 
 async def _flow_view(request: Request, user: web.User, flow_id: str) -> dict[str, Any]:
-    flows = _flows(request)
+    flows, ends = _flows(request), _Ends(request)
 
     def read(db: Session) -> dict[str, Any]:
         flow = flows.get(db, user.scope, flow_id)["items"][0]
         listed = runs.list_all(db, user.scope, [("property", f"flowId=={flow_id}"), ("limit", "100")])
         return {
             "flow": flow,
-            "object": _source_object(db, user, flow),
-            "dataset_id": _dataset_of(db, user, flow),
+            "object": ends.table(db, user, flow),
+            "dataset_id": ends.dataset(db, user, flow),
             "runs": run_rows(listed.get("items", [])),
             "next_run": flows.next_run_at(db, flow_id),
         }
@@ -453,8 +453,8 @@ async def flow_runs(request: Request, user: CurrentUser, flow_id: str) -> Respon
     try:
         view = await _flow_view(request, user, flow_id)
     except FlowError as exc:
-        alert = Markup('<p class="flash error" role="alert">{}</p>').format(web.error_text(exc))
-        return HTMLResponse(str(alert), status_code=404)
+        alert = f'<p class="flash error" role="alert">{escape(web.error_text(exc))}</p>'
+        return HTMLResponse(alert, status_code=404)
     return web.page(request, "flows/_runs.html", view)
 
 

@@ -195,11 +195,16 @@ def test_review_create_run_now_enable_disable(signed: Signed) -> None:
     assert "Run now" in detail.text and "No run yet." in detail.text
     listing = signed.http.get("/ui/flows")
     assert "Accounts nightly" in listing.text and ">Account<" in listing.text and "enabled" in listing.text
+    assert 'hx-trigger="every 15s"' in listing.text  # no run yet: the slow refresh
 
     run = signed.http.post(f"{flow_url}/run", data={"csrf_token": signed.csrf}, follow_redirects=True)
     assert "scheduled." in run.text and "badge scheduled" in run.text
     fragment = signed.http.get(f"{flow_url}/runs", headers={"HX-Request": "true"})
     assert 'hx-trigger="every 2s"' in fragment.text and "<html" not in fragment.text
+    table = signed.http.get("/ui/flows", headers={"HX-Request": "true"})
+    assert (
+        'id="flow-table" hx-get="/ui/flows" hx-trigger="every 2s"' in table.text and "<html" not in table.text
+    )
 
     disabled = signed.http.post(
         f"{flow_url}/action", data={"csrf_token": signed.csrf, "op": "disable"}, follow_redirects=True

@@ -408,7 +408,10 @@ async def flow_list(request: Request, user: CurrentUser) -> Response:
             )
         return listed
 
-    return web.page(request, "flows/list.html", {"items": await web.call(request, read, read_only=True)})
+    items = await web.call(request, read, read_only=True)
+    active = any(item["last_run"] is not None and item["last_run"].active for item in items)
+    template = "flows/_table.html" if web.is_htmx(request) else "flows/list.html"
+    return web.page(request, template, {"items": items, "poll": ACTIVE_POLL if active else IDLE_POLL})
 
 
 async def _flow_view(request: Request, user: web.User, flow_id: str) -> dict[str, Any]:

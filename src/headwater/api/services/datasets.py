@@ -11,14 +11,21 @@ from __future__ import annotations
 import re
 import secrets
 from collections.abc import Mapping
+from dataclasses import dataclass
 from typing import Any
 
+import duckdb
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from headwater.api import patch
 from headwater.core.errors import FlowError, ValidationFailed
+from headwater.core.settings import Settings
 from headwater.core.timeutil import datetime_to_ms
+from headwater.lake import Lake
+from headwater.lake.dataset import Column
+from headwater.lake.nesting import split_path
+from headwater.lake.query import register_views
 from headwater.store import resources
 from headwater.store.models import Resource
 from headwater.store.resources import Scope
@@ -149,3 +156,55 @@ def _int_param(params: Mapping[str, str], name: str, default: int, low: int, hig
             f"Invalid query parameter {name}={text}: expected an integer between {low}{bound}.", field=name
         )
     return value
+
+
+# --- what has landed in the lake (the UI's dataset pages) --------------------------------------------
+
+
+@dataclass(frozen=True)
+class Landed:
+    """A dataset's table in the lake: rows, the last commit (epoch ms) and its leaf columns."""
+
+    rows: int
+    last_commit: int | None
+    columns: list[Column]
+
+
+def open_lake(settings: Settings) -> Lake:
+    """The lake the runtime writes into (``plans.dataflow_plan_builder`` opens the same root)."""
+    return Lake(settings.resolved_lake_root)
+
+
+def landed(lake: Lake, scope: Scope, dataset_id: str) -> Landed:
+    """What the lake holds for a dataset of the caller's org and sandbox (all empty before a commit)."""
+    dataset = lake.dataset(scope.org_id, scope.sandbox_name, dataset_id)
+    history = dataset.history(1)
+    return Landed(
+        rows=int(dataset.stats()["rows"]),
+        last_commit=history[0]["timestamp"] if history else None,
+        columns=dataset.columns(),
+    )
+
+
+def _identifier(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def preview(lake: Lake, scope: Scope, dataset_id: str, limit: int) -> tuple[list[str], list[tuple[Any, ...]]]:
+    """Up to ``limit`` landed rows read with DuckDB, one column per leaf: nested fields come out as
+    their dotted paths (``account.name``), as the mapping's destinations named them."""
+    dataset = lake.dataset(scope.org_id, scope.sandbox_name, dataset_id)
+    paths = [column.path for column in dataset.columns()]
+    if not paths:
+        return [], []
+    select = ", ".join(
+        "landed." + ".".join(_identifier(part) for part in split_path(path)) + " AS " + _identifier(path)
+        for path in paths
+    )
+    con = duckdb.connect()
+    try:
+        register_views(con, {"landed": dataset.uri}, dataset.storage_options)
+        rows = con.execute(f"SELECT {select} FROM landed LIMIT {int(limit)}").fetchall()
+    finally:
+        con.close()
+    return paths, rows

@@ -25,6 +25,7 @@ from headwater.core.timeutil import now_ms
 from headwater.runtime import runs as runtime
 from headwater.runtime.schedule import (
     Schedule,
+    next_wakeup,
     parse_schedule,
     validate_connection_ids,
     validate_copy_transformation,
@@ -163,6 +164,20 @@ class Flows(Collection):
         if details is not None:
             body["lastRunDetails"] = details
         return body
+
+    @staticmethod
+    def check_new_schedule(schedule_params: Any, transformations: builtins.list[Any]) -> None:
+        """The schedule checks ``create`` makes (1317, 1340, 1359-1364, 1397; the Copy transformation's
+        delta column 1367-1369), on their own: for a form that checks before creating anything."""
+        validate_copy_transformation(transformations, parse_schedule(schedule_params, now=time.time()))
+
+    def next_run_at(self, session: Session, flow_id: str) -> int | None:
+        """Epoch seconds at which the scheduler creates the flow's next run (None: disabled, or a
+        ``once`` flow whose run was created)."""
+        state = runtime.flow_state(session.connection(), flow_id)
+        if state is None or not state["enabled"]:
+            return None
+        return next_wakeup(parse_schedule(state["schedule_params"]), state["next_slot"])
 
     def _inherited_source(self, session: Session, scope: Scope, source_id: str) -> dict[str, Any] | None:
         try:

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import pyarrow as pa
@@ -20,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from headwater.core.errors import FlowError, ValidationFailed
 from headwater.core.timeutil import datetime_to_ms
-from headwater.runtime.mapping import compile_mapping_set, normalise_rules
+from headwater.runtime.mapping import MappingError, compile_mapping_set, normalise_rules
 from headwater.store import resources
 from headwater.store.models import Resource
 from headwater.store.resources import Scope
@@ -109,10 +110,54 @@ def check_against_columns(
             "Invalid request",
             "Invalid Mapping Version in request. Please provide correct mapping version.",
         ) from None
-    types = {
+    compile_mapping_set(row.document["versions"][number]["mappings"], column_types(columns))
+
+
+def column_types(columns: Sequence[Mapping[str, Any]]) -> dict[str, pa.DataType]:
+    """Source columns (explore's ``{name, type}``) as the Arrow types the mapping engine checks against."""
+    return {
         str(c.get("name")): _ARROW.get(str(c.get("type", "string")).lower(), pa.string()) for c in columns
     }
-    compile_mapping_set(row.document["versions"][number]["mappings"], types)
+
+
+@dataclass(frozen=True)
+class EntryProblem:
+    """Why one mapping entry would be refused: its position, the engine's reason and a readable message."""
+
+    index: int | None
+    reason: str
+    message: str
+
+
+def check_entries(
+    mappings: Sequence[Mapping[str, Any]], columns: Sequence[Mapping[str, Any]]
+) -> list[EntryProblem]:
+    """Every problem of a mapping set against source columns, not only the first (for editors that
+    validate as the user types). The same engine checks as ``create`` + ``check_against_columns``:
+    the destinations together (paths, duplicates, overlaps), then each entry alone (syntax, fields,
+    functions, types). An empty list means a flow would accept the set."""
+    if not mappings:
+        try:
+            normalise_rules(mappings)
+        except MappingError as exc:
+            return [EntryProblem(None, str(exc.report.get("reason")), exc.message)]
+    types = column_types(columns)
+    problems: list[EntryProblem] = []
+    destinations: list[Mapping[str, Any]] = []  # the valid destinations so far, as bare entries
+    for index, entry in enumerate(mappings):
+        target = (
+            entry.get("destination", entry.get("destinationXdmPath")) if isinstance(entry, Mapping) else None
+        )
+        try:
+            bare = {"sourceType": "CONSTANT", "source": "", "destination": target}
+            normalise_rules([*destinations, bare])
+            destinations.append(bare)
+            compile_mapping_set([entry], types)
+        except MappingError as exc:
+            prefix = f"mapping #{exc.report.get('mappingIndex')} ({exc.report.get('destination')!r}): "
+            reason = str(exc.report.get("reason"))
+            problems.append(EntryProblem(index, reason, exc.message.removeprefix(prefix)))
+    return problems
 
 
 def _document(versions: list[dict[str, Any]]) -> dict[str, Any]:

@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from headwater.ui.routes import session, sources
+from headwater.ui.routes import accounts, session, sources
 
-ROUTERS: list[APIRouter] = [session.router, sources.router]
+ROUTERS: list[APIRouter] = [session.router, sources.router, accounts.router]

@@ -12,6 +12,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
 from headwater.api.state import AppState
+from headwater.core.errors import FlowError, HeadwaterError
 from headwater.ui import web
 from headwater.ui.routes import ROUTERS
 
@@ -48,6 +49,15 @@ def build_ui(state: AppState) -> FastAPI:
     async def csrf_rejected(request: Request, exc: Exception) -> HTMLResponse:
         message = "This form has expired or did not come from Headwater. Reload the page and try again."
         return web.page(request, "error.html", {"title": "Form expired", "message": message}, status_code=403)
+
+    @ui.exception_handler(HeadwaterError)
+    async def service_error(request: Request, exc: Exception) -> HTMLResponse:
+        """A service refused (not found, invalid): its readable message on a page, never a 500."""
+        status = exc.status if isinstance(exc, FlowError) else 400
+        title = "Not found" if status == 404 else "Not possible"
+        return web.page(
+            request, "error.html", {"title": title, "message": web.error_text(exc)}, status_code=status
+        )
 
     @ui.exception_handler(StarletteHTTPException)
     async def http_error(request: Request, exc: Exception) -> HTMLResponse:

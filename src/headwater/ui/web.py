@@ -10,6 +10,7 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -32,6 +33,16 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 templates = Jinja2Templates(directory=str(resources.files("headwater.ui").joinpath("templates")))
+
+
+def _ms_to_text(value: Any) -> str:
+    """Epoch milliseconds (the API's timestamps) as UTC text."""
+    if not isinstance(value, int | float):
+        return ""
+    return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
+
+
+templates.env.filters["ms_to_text"] = _ms_to_text
 
 
 class LoginRequired(Exception):

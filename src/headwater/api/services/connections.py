@@ -99,6 +99,12 @@ class Connections:
         usage.check_base_connection_unused(session, scope, connection_id)
         resources.delete(session, row)
 
+    def check_auth(self, spec_id: str, spec_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Validate auth params as ``create`` would (same errors), without storing anything."""
+        document = {"auth": {"specName": spec_name, "params": params}, "connectionSpec": {"id": spec_id}}
+        self._split_and_validate(document)
+        return dict(params)
+
     def render(self, row: Resource) -> dict[str, Any]:
         body = dict(row.document)
         if row.secrets and "auth" in body:

@@ -111,6 +111,23 @@ class Explorer:
         self.pool.drop(ref.key)  # the next test logs in afresh
         return {"result": False, "reason": result.reason}
 
+    def test_unsaved(self, spec_id: str, spec_name: str, params: dict[str, Any]) -> dict[str, Any]:
+        """Test auth params before they are saved (the UI's "Test connection" on a new account).
+
+        The params are validated as ``POST /connections`` validates them; the connector is opened
+        afresh and closed again, never pooled. The answer has the shape of ``test``'s.
+        """
+        checked = self.connections.check_auth(spec_id, spec_name, params)
+        try:
+            connector = open_connector(spec_id, spec_name, checked, self.settings)
+        except (SourceConfigError, SourceAuthError) as exc:
+            return {"result": False, "reason": exc.message or type(exc).__name__}
+        try:
+            result = connector.check()
+        finally:
+            connector.close()
+        return {"result": True} if result.ok else {"result": False, "reason": result.reason}
+
     @staticmethod
     def check_params(params: dict[str, str]) -> tuple[str, str | None, bool]:
         object_type = params.get("objectType", "")

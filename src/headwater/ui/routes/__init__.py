@@ -4,6 +4,6 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from headwater.ui.routes import datasets, flows, session, sources
+from headwater.ui.routes import accounts, datasets, flows, session, sources
 
-ROUTERS: list[APIRouter] = [session.router, sources.router, flows.router, datasets.router]
+ROUTERS: list[APIRouter] = [session.router, sources.router, accounts.router, flows.router, datasets.router]

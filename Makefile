@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup run serve test lint typecheck unit bench clean
+.PHONY: setup run serve test lint typecheck unit bench screenshots clean
 
 $(BIN)/headwater: pyproject.toml scripts/bootstrap
 	./scripts/bootstrap
@@ -35,6 +35,10 @@ test: lint typecheck unit
 
 bench: setup
 	$(BIN)/python -m bench
+
+## Regenerate docs/screenshots/ (every UI page; needs Chromium).
+screenshots: setup
+	$(BIN)/python scripts/screenshots.py
 
 clean:
 	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache

@@ -10,7 +10,6 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from importlib import resources
 from typing import Any, TypeVar
 
@@ -24,6 +23,7 @@ from headwater.api.state import AppState
 from headwater.core.errors import FlowError, HeadwaterError
 from headwater.store import tenants
 from headwater.store.resources import Scope
+from headwater.ui.flowparts import duration_text, utc_text
 
 T = TypeVar("T")
 
@@ -33,16 +33,8 @@ CSRF_HEADER = "x-csrf-token"
 UNSAFE_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 
 templates = Jinja2Templates(directory=str(resources.files("headwater.ui").joinpath("templates")))
-
-
-def _ms_to_text(value: Any) -> str:
-    """Epoch milliseconds (the API's timestamps) as UTC text."""
-    if not isinstance(value, int | float):
-        return ""
-    return datetime.fromtimestamp(value / 1000, UTC).strftime("%Y-%m-%d %H:%M UTC")
-
-
-templates.env.filters["ms_to_text"] = _ms_to_text
+templates.env.filters["utc"] = utc_text  # epoch ms -> "YYYY-MM-DD HH:MM:SS UTC"
+templates.env.filters["duration"] = duration_text
 
 
 class LoginRequired(Exception):

@@ -37,18 +37,13 @@ from headwater.ui.flowparts import (
     MappingRow,
     date_columns,
     default_start,
-    duration_text,
     run_chart,
     run_rows,
-    utc_text,
 )
 
 router = APIRouter()
 CurrentUser = Annotated[web.User, Depends(web.current_user)]
 ACTIVE_POLL, IDLE_POLL = "2s", "15s"
-
-web.templates.env.filters["utc"] = utc_text
-web.templates.env.filters["duration"] = duration_text
 
 
 def _flows(request: Request) -> Flows:

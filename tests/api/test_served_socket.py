@@ -4,12 +4,9 @@ credentials`, and the community client aepp (token from our /ims/token/v3 includ
 from __future__ import annotations
 
 import json
-import os
 import shutil
-import socket
 import subprocess
 import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -17,14 +14,10 @@ from typing import Any
 import httpx
 import pytest
 
+from served import credentials, free_port, start_headwater, wait_healthy
+
 SALESFORCE = "cfc0fee1-7dc0-40ef-b73e-d8b134c436f5"
 SEED_PASSWORD = "Seed-Password-0123456789"
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def headwater(*args: str, env: dict[str, str] | None = None) -> str:
@@ -43,24 +36,10 @@ def headwater(*args: str, env: dict[str, str] | None = None) -> str:
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path]]:
     data_dir = tmp_path_factory.mktemp("served")
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    process = subprocess.Popen(
-        [sys.executable, "-m", "headwater", "serve", "--port", str(port), "--data-dir", str(data_dir)],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    process = start_headwater("serve", "--port", str(port), "--data-dir", str(data_dir))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("server did not start")
+        wait_healthy(url, process)
         yield url, data_dir
     finally:
         process.terminate()
@@ -71,8 +50,7 @@ def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, Path
 
 @pytest.fixture(scope="module")
 def creds(server: tuple[str, Path]) -> dict[str, str]:
-    result: dict[str, str] = json.loads(headwater("credentials", "--data-dir", str(server[1]), "--json"))
-    return result
+    return credentials(server[1])
 
 
 def test_first_start_created_defaults(server: tuple[str, Path], creds: dict[str, str]) -> None:

@@ -2,13 +2,10 @@
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import sqlite3
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import duckdb
@@ -16,13 +13,14 @@ import httpx
 import pytest
 from deltalake import DeltaTable
 
+from served import clean_env, credentials, free_port, start_headwater, wait_healthy
+
 pytestmark = pytest.mark.slow
 ROWS = "Account=300,Contact=300"
 
 
 def headwater(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    env["COLUMNS"] = "200"  # rich wraps at the terminal width; keep the printed lines whole
+    env = clean_env(COLUMNS="200")  # rich wraps at the terminal width; keep the printed lines whole
     return subprocess.run(
         [sys.executable, "-m", "headwater", *args], capture_output=True, text=True, env=env, timeout=timeout
     )
@@ -126,38 +124,12 @@ def test_demo_reports_a_busy_port_clearly(tmp_path: Path) -> None:
 
 
 def test_serve_demo_adds_a_working_demo_account(tmp_path: Path) -> None:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    process = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "headwater",
-            "serve",
-            "--demo",
-            "--port",
-            str(port),
-            "--data-dir",
-            str(tmp_path),
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        env=env,
-    )
+    port = free_port()
+    process = start_headwater("serve", "--demo", "--port", str(port), "--data-dir", str(tmp_path))
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 120
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            assert process.poll() is None and time.monotonic() < deadline, "serve --demo did not start"
-            time.sleep(0.3)
-        creds = json.loads(headwater("credentials", "--data-dir", str(tmp_path), "--json").stdout)
+        wait_healthy(url, process, timeout=120)
+        creds = credentials(tmp_path)
         headers = {
             "Authorization": f"Bearer {creds['accessToken']}",
             "x-api-key": creds["clientId"],

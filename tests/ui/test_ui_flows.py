@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 import pytest
-from ui_support import SALESFORCE_SPEC_ID, LiveServer
+from ui_support import LiveServer, emulator_connection_body
 
 pytestmark = pytest.mark.browser
 
@@ -21,19 +21,7 @@ def account(server: LiveServer) -> str:
     response = httpx.post(
         server.url + "/data/foundation/flowservice/connections",
         headers=server.api_headers(),
-        json={
-            "name": "Emulated Salesforce",
-            "auth": {
-                "specName": "Basic Authentication",
-                "params": {
-                    "environmentUrl": emulator.url,
-                    "username": emulator.username,
-                    "password": emulator.password,
-                    "securityToken": emulator.security_token,
-                },
-            },
-            "connectionSpec": {"id": SALESFORCE_SPEC_ID, "version": "1.0"},
-        },
+        json=emulator_connection_body(emulator),
     )
     assert response.status_code == 201, response.text
     return str(response.json()["id"])

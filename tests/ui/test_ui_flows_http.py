@@ -12,7 +12,7 @@ from typing import Any
 
 import pytest
 from starlette.testclient import TestClient
-from ui_support import SALESFORCE_SPEC_ID, csrf_of
+from ui_support import csrf_of, emulator_connection_body
 
 
 @dataclass
@@ -51,19 +51,7 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signed]:
             created = http.post(
                 "/data/foundation/flowservice/connections",
                 headers=headers,
-                json={
-                    "name": "Emulated Salesforce",
-                    "auth": {
-                        "specName": "Basic Authentication",
-                        "params": {
-                            "environmentUrl": emulator.url,
-                            "username": emulator.username,
-                            "password": emulator.password,
-                            "securityToken": emulator.security_token,
-                        },
-                    },
-                    "connectionSpec": {"id": SALESFORCE_SPEC_ID, "version": "1.0"},
-                },
+                json=emulator_connection_body(emulator),
             )
             assert created.status_code == 201, created.text
             login = csrf_of(http.get("/ui/login").text)

@@ -8,13 +8,9 @@ Salesforce emulator runs in the test process over HTTPS and the server trusts it
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -23,6 +19,8 @@ from typing import Any
 
 import httpx
 import pytest
+
+from served import clean_env, credentials, free_port, start_headwater, wait_healthy
 
 REQUIRE_SERVICES = os.environ.get("HEADWATER_TEST_REQUIRE_SERVICES") == "1"
 SALESFORCE_SPEC_ID = "cfc0fee1-7dc0-40ef-b73e-d8b134c436f5"
@@ -37,13 +35,6 @@ def chromium_path() -> str | None:
         if found:
             return found
     return None
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 @dataclass
@@ -77,31 +68,12 @@ class LiveServer:
 @contextmanager
 def live_server(data_dir: Path, emulator: Any) -> Iterator[LiveServer]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    env["HEADWATER_CA_BUNDLE"] = str(emulator.ca_file)
-    command = [sys.executable, "-m", "headwater", "serve", "--port", str(port), "--data-dir", str(data_dir)]
-    process = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, env=env)
+    env = clean_env(HEADWATER_CA_BUNDLE=str(emulator.ca_file))
+    process = start_headwater("serve", "--port", str(port), "--data-dir", str(data_dir), env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while True:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if process.poll() is not None or time.monotonic() > deadline:
-                output = process.communicate(timeout=10)[0].decode(errors="replace")
-                raise AssertionError(f"headwater serve did not start:\n{output}")
-            time.sleep(0.2)
-        creds = json.loads(
-            subprocess.run(
-                [sys.executable, "-m", "headwater", "credentials", "--data-dir", str(data_dir), "--json"],
-                check=True,
-                capture_output=True,
-                env=env,
-            ).stdout
-        )
+        wait_healthy(url, process)
+        creds = credentials(data_dir)
         yield LiveServer(
             url=url,
             data_dir=data_dir,
@@ -146,3 +118,20 @@ def csrf_of(html: str) -> str:
         marker = '<meta name="csrf-token" content="'
     start = html.index(marker) + len(marker)
     return html[start : html.index('"', start)]
+
+
+def emulator_connection_body(emulator: Any, name: str = "Emulated Salesforce") -> dict[str, Any]:
+    """``POST /connections`` body for a Basic-auth account on the emulator."""
+    return {
+        "name": name,
+        "auth": {
+            "specName": "Basic Authentication",
+            "params": {
+                "environmentUrl": emulator.url,
+                "username": emulator.username,
+                "password": emulator.password,
+                "securityToken": emulator.security_token,
+            },
+        },
+        "connectionSpec": {"id": SALESFORCE_SPEC_ID, "version": "1.0"},
+    }

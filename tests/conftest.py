@@ -17,8 +17,8 @@ from urllib.parse import urlsplit
 import pytest
 import sqlalchemy as sa
 
-from headwater.runtime.tables import runtime_metadata
 from headwater.store.db import make_engine, upgrade
+from headwater.store.runtime_tables import runtime_metadata
 
 POSTGRES_URL = os.environ.get(
     "HEADWATER_TEST_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"

@@ -13,7 +13,7 @@ from memory_parts import MemorySource, has_table, make_accounts, plan_builder, r
 from headwater.runtime.embedded import EmbeddedRuntime, dead_local_owners
 from headwater.runtime.executor import wait_for
 from headwater.runtime.runs import list_runs, register_flow
-from headwater.runtime.tables import runs
+from headwater.store.runtime_tables import runs
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
 

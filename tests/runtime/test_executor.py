@@ -32,7 +32,7 @@ from headwater.runtime.executor import (
     wait_for,
 )
 from headwater.runtime.runs import flow_state, get_run, register_flow, retrigger_run
-from headwater.runtime.tables import runs
+from headwater.store.runtime_tables import runs
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
 NO_WAIT = Backoff(0, 0)

@@ -18,7 +18,7 @@ from headwater.runtime.executor import wait_for
 from headwater.runtime.ports import RunContext, RunPlan
 from headwater.runtime.queue_procrastinate import ProcrastinateRuntime, apply_queue_schema, build_app
 from headwater.runtime.runs import create_run_for_flow, register_flow
-from headwater.runtime.tables import runs
+from headwater.store.runtime_tables import runs
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
 pytestmark = pytest.mark.slow

@@ -28,7 +28,7 @@ from headwater.runtime.runs import (
     retrigger_run,
     set_flow_enabled,
 )
-from headwater.runtime.tables import runs
+from headwater.store.runtime_tables import runs
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
 START = 1_700_000_000
@@ -301,7 +301,7 @@ def test_runs_of_one_flow_never_execute_at_the_same_time(engine: sa.Engine) -> N
 
 
 def test_migration_matches_the_runtime_tables(engine: sa.Engine) -> None:
-    from headwater.runtime.tables import runtime_metadata
+    from headwater.store.runtime_tables import runtime_metadata
 
     inspector = sa.inspect(engine)
     for table in runtime_metadata.sorted_tables:

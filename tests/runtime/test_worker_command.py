@@ -17,7 +17,7 @@ from memory_parts import has_table, lake_version, read_lake
 
 from headwater.runtime.executor import wait_for
 from headwater.runtime.runs import create_run_for_flow, get_run, register_flow
-from headwater.runtime.tables import runs
+from headwater.store.runtime_tables import runs
 
 HERE = Path(__file__).parent
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"

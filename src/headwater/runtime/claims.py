@@ -18,7 +18,7 @@ import sqlalchemy as sa
 from headwater.core.ids import new_etag
 from headwater.core.timeutil import now_ms
 from headwater.runtime.runs import FAILED, IN_PROGRESS, SCHEDULED, SUCCESS
-from headwater.runtime.tables import DbHandle, affected, flow_runtime, runs
+from headwater.store.runtime_tables import DbHandle, affected, flow_runtime, runs
 
 DEFAULT_STALE_AFTER_MS = 60_000
 

@@ -35,7 +35,7 @@ from headwater.core.timeutil import now_ms
 from headwater.runtime.claims import claim_run, complete_run, fail_run, release_run, touch_run
 from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
 from headwater.runtime.prefetch import Prefetch
-from headwater.runtime.tables import flow_runtime, runs
+from headwater.store.runtime_tables import flow_runtime, runs
 
 log = logging.getLogger(__name__)
 

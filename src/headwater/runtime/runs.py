@@ -17,7 +17,7 @@ from headwater.core.ids import new_etag, new_id
 from headwater.core.timeutil import now_ms
 from headwater.runtime.run_document import run_document
 from headwater.runtime.schedule import Frequency, parse_schedule
-from headwater.runtime.tables import DbHandle, affected, flow_runtime, runs
+from headwater.store.runtime_tables import DbHandle, affected, flow_runtime, runs
 
 SCHEDULED, IN_PROGRESS, SUCCESS, FAILED = "scheduled", "inProgress", "success", "failed"
 DEFAULT_MAX_ATTEMPTS = 3

@@ -1,6 +1,6 @@
 """The dataflow runtime's tables: per-flow schedule state with the committed cursor, and runs.
 
-Mirrors ``headwater.runtime.tables`` (a test compares the two); written out here because the store
+Mirrors ``headwater.store.runtime_tables`` (a test compares the two); written out here because the store
 must not import the runtime.
 
 Revision ID: 0002

@@ -5,11 +5,11 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Annotated, Any
 
+from api_support import BASE, Caller, assert_flow_error, make_settings
 from fastapi import Depends, Request
 from sqlalchemy import Engine
 from starlette.testclient import TestClient
 
-from conftest import BASE, Caller, assert_flow_error, make_settings
 from headwater.api.app import create_app
 from headwater.api.auth import caller as caller_of
 from headwater.api.auth import check_request

@@ -6,7 +6,7 @@ sealed with the secret box; the stored document never holds them. Reads mask the
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import builtins
 from typing import Any
 
 import jsonschema
@@ -15,8 +15,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from headwater.api import patch
-from headwater.api.listing import list_body, parse_query, run_query
 from headwater.api.services import usage
+from headwater.api.services.collection import Collection
 from headwater.api.services.resources import render
 from headwater.core.errors import FlowError, ValidationFailed
 from headwater.specs import SpecRegistry, secret_fields
@@ -52,52 +52,50 @@ class CreateConnection(BaseModel):
     connectionSpec: SpecRef
 
 
-class Connections:
+class Connections(Collection):
+    """The generic collection, plus what base connections add: secrets sealed apart and masked."""
+
+    kind = KIND
+    patchable = _PATCHABLE_ROOTS
+    frozen = frozenset({"connectionSpec"})
+
     def __init__(self, specs: SpecRegistry, box: SecretBox) -> None:
         self.specs = specs
         self.box = box
 
-    def create(self, session: Session, scope: Scope, request: CreateConnection) -> Resource:
-        document = request.model_dump(exclude_none=True)
+    def create(self, session: Session, scope: Scope, document: CreateConnection | dict[str, Any]) -> Resource:
+        if isinstance(document, CreateConnection):
+            document = document.model_dump(exclude_none=True)
         stored, sealed = self._split_and_validate(document)
         return resources.create(session, scope, KIND, stored, secrets=sealed)
 
-    def get(self, db: Session | Connection, scope: Scope, connection_id: str) -> dict[str, Any]:
-        return {"items": [self.render(resources.read(db, scope, KIND, connection_id))]}
+    def get(self, db: Session | Connection, scope: Scope, resource_id: str) -> dict[str, Any]:
+        """By id; ``db`` may be a bare Core connection (the API's hot read path)."""
+        return {"items": [self.render_row(resources.read(db, scope, KIND, resource_id))]}
 
-    def list(self, session: Session, scope: Scope, params: Sequence[tuple[str, str]]) -> dict[str, Any]:
-        query = parse_query(params)
-        if query.count and not query.conditions:
-            return {"count": resources.count_scope(session, scope, KIND)}
-        documents = (self.render(row) for row in resources.iter_scope(session, scope, KIND))
-        return list_body(run_query(query, documents, "/connections"))
-
-    def patch(
-        self, session: Session, scope: Scope, connection_id: str, body: Any, if_match: str | None
-    ) -> Resource:
-        ops = patch.normalise_ops(body)
-        row = resources.get(session, scope, KIND, connection_id, for_update=True)
-        resources.check_etag(row, if_match)
+    def check_ops(self, ops: builtins.list[dict[str, Any]]) -> None:
         for op in ops:
-            root = patch.pointer(op["path"])[:1]
-            if root == ["connectionSpec"]:
+            if patch.pointer(op["path"])[:1] == ["connectionSpec"]:
                 raise FlowError(
                     "1414-400", "Invalid request", "The connection spec of a connection cannot be updated."
                 )
-            if not root or root[0] not in _PATCHABLE_ROOTS:
-                raise FlowError(
-                    "1365-400", "Invalid request", f"The path {op['path']} provided in ops is invalid."
-                )
+        super().check_ops(ops)
+
+    def patch(
+        self, session: Session, scope: Scope, resource_id: str, body: Any, if_match: str | None
+    ) -> Resource:
+        ops = patch.normalise_ops(body)
+        row = resources.get(session, scope, KIND, resource_id, for_update=True)
+        resources.check_etag(row, if_match)
+        self.check_ops(ops)
         current = self._with_secrets(row)
         patched = patch.apply(current, ops)
         self._keep_masked_secrets(patched, current)
         stored, sealed = self._split_and_validate(patched)
         return resources.update(session, scope, row, stored, secrets=sealed)
 
-    def delete(self, session: Session, scope: Scope, connection_id: str) -> None:
-        row = resources.get(session, scope, KIND, connection_id, for_update=True)
-        usage.check_base_connection_unused(session, scope, connection_id)
-        resources.delete(session, row)
+    def check_unused(self, session: Session, scope: Scope, resource_id: str) -> None:
+        usage.check_base_connection_unused(session, scope, resource_id)
 
     def check_auth(self, spec_id: str, spec_name: str, params: dict[str, Any]) -> dict[str, Any]:
         """Validate auth params as ``create`` would (same errors), without storing anything."""
@@ -105,7 +103,11 @@ class Connections:
         self._split_and_validate(document)
         return dict(params)
 
-    def render(self, row: Resource) -> dict[str, Any]:
+    def render(self, session: Session, scope: Scope, row: Resource) -> dict[str, Any]:
+        return self.render_row(row)
+
+    def render_row(self, row: Resource) -> dict[str, Any]:
+        """The API document, secrets masked (the names of the sealed params come without decrypting)."""
         body = dict(row.document)
         if row.secrets and "auth" in body:
             params = dict(body["auth"].get("params", {}))

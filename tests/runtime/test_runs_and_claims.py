@@ -230,6 +230,12 @@ def test_on_demand_runs_need_a_once_flow(engine: sa.Engine) -> None:
         doc = get_run(conn, run_id=created["id"], org_id=ORG, sandbox_name=SANDBOX)
     assert doc["metrics"]["statusSummary"]["status"] == "scheduled" and doc["activities"] == []
     assert doc["windowStartTime"] == 1651584991000
+    with engine.begin() as conn:  # the UI's Run now lifts the once-only rule
+        extra = create_run_for_flow(
+            conn, flow_id="hourly", org_id=ORG, sandbox_name=SANDBOX, any_schedule=True
+        )
+        doc = get_run(conn, run_id=extra["id"], org_id=ORG, sandbox_name=SANDBOX)
+    assert doc["flowId"] == "hourly" and doc["metrics"]["statusSummary"]["status"] == "scheduled"
 
 
 def test_retrigger_only_failed_runs_of_enabled_flows(engine: sa.Engine) -> None:

@@ -227,6 +227,20 @@ def test_review_create_run_now_enable_disable(signed: Signed) -> None:
     assert flow_id in signed.http.get("/ui/flows").text
 
 
+def test_run_now_also_runs_a_scheduled_flow(signed: Signed) -> None:
+    """The API keeps Adobe's rule (POST /runs only for once flows, 1386); the UI's Run now runs any flow."""
+    form = builder_form(
+        signed, name="Accounts hourly", frequency="hour", interval="1", delta_column="LastModifiedDate"
+    )
+    form["column_types"] = [*form["column_types"], "LastModifiedDate:date-time"]
+    form["columns"] = [*form["columns"], "LastModifiedDate"]
+    created = signed.http.post("/ui/flows/new", data=form, follow_redirects=False)
+    assert created.status_code == 303, created.text
+    flow_url = created.headers["location"]
+    page = signed.http.post(f"{flow_url}/run", data={"csrf_token": signed.csrf}, follow_redirects=True)
+    assert "scheduled." in page.text and "badge scheduled" in page.text and "1386" not in page.text
+
+
 def test_forms_need_the_csrf_token(signed: Signed) -> None:
     form = builder_form(signed)
     del form["csrf_token"]

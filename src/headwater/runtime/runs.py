@@ -184,11 +184,17 @@ def create_run_for_flow(
     params: Mapping[str, Any] | None = None,
     created_by: str = "headwater",
     created_client: str = "headwater",
+    any_schedule: bool = False,
 ) -> dict[str, str]:
-    """``POST /runs``: an on-demand run of a ``once`` flow (Adobe's rule, ERR-SRC 1386) → ``{id, etag}``."""
+    """``POST /runs``: an on-demand run of a ``once`` flow (Adobe's rule, ERR-SRC 1386) → ``{id, etag}``.
+
+    ``any_schedule`` lifts Adobe's rule for the UI's "Run now": a periodic flow then gets an extra
+    run beside its slots. That is safe: runs of one flow never overlap (``claims``) and every run
+    reads from the flow's committed cursor, so it lands what changed since the last run.
+    """
     flow = _flow_in_scope(conn, flow_id, org_id, sandbox_name)
     schedule = parse_schedule(flow["schedule_params"])
-    if schedule.frequency is not Frequency.ONCE:
+    if schedule.frequency is not Frequency.ONCE and not any_schedule:
         raise FlowError(
             "1386-400",
             "Bad Request",

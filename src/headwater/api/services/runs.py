@@ -48,6 +48,19 @@ def create(session: Session, scope: Scope, request: CreateRun) -> dict[str, Any]
     return {"items": [created]}
 
 
+def run_now(session: Session, scope: Scope, flow_id: str) -> dict[str, str]:
+    """The UI's "Run now": an on-demand run of any flow (``POST /runs`` keeps Adobe's once-only rule)."""
+    return runtime.create_run_for_flow(
+        session.connection(),
+        flow_id=flow_id,
+        org_id=scope.org_id,
+        sandbox_name=scope.sandbox_name,
+        created_by=scope.user,
+        created_client=scope.client_id,
+        any_schedule=True,
+    )
+
+
 def get(session: Session, scope: Scope, run_id: str) -> dict[str, Any]:
     run = runtime.get_run(
         session.connection(), run_id=run_id, org_id=scope.org_id, sandbox_name=scope.sandbox_name

@@ -3,8 +3,8 @@
 Everything goes through the API's services: the builder's mapping check is
 ``services.mapping_sets.check_entries`` (the Data Prep engine, as ``POST /mappingSets`` and the flow's
 Mapping check), creation is ``SourceConnections``/``datasets``/``TargetConnections``/``mapping_sets``/
-``Flows`` in one transaction (nothing is left half-made), "Run now" is ``services.runs.create``
-(``POST /runs``), enable/disable is ``Flows.action`` and re-trigger is ``services.runs.retrigger``.
+``Flows`` in one transaction (nothing is left half-made), "Run now" is ``services.runs.run_now``
+(``POST /runs`` without Adobe's once-only rule), enable/disable is ``Flows.action`` and re-trigger is ``services.runs.retrigger``.
 """
 
 from __future__ import annotations
@@ -463,10 +463,8 @@ def _back(flow_id: str) -> RedirectResponse:
 @router.post("/flows/{flow_id}/run")
 async def run_now(request: Request, user: CurrentUser, flow_id: str) -> Response:
     try:
-        created = await web.call(
-            request, lambda db: runs.create(db, user.scope, runs.CreateRun(flowId=flow_id))
-        )
-        web.flash(request, f"Run {created['items'][0]['id']} scheduled.", "ok")
+        created = await web.call(request, lambda db: runs.run_now(db, user.scope, flow_id))
+        web.flash(request, f"Run {created['id']} scheduled.", "ok")
     except FlowError as exc:
         web.flash(request, f"The run was not started: {web.error_text(exc)}", "error")
     return _back(flow_id)

@@ -99,15 +99,29 @@ def test_demo_lands_account_and_contact_and_is_idempotent(tmp_path: Path) -> Non
         "flows": 2,
     }
 
+    # Between two demos a record changes in the org (the emulator keeps it on disk).
+    org = duckdb.connect(str(tmp_path / "demo-salesforce" / "org.duckdb"))
+    (changed,) = org.execute('SELECT min("Id") FROM "Account"').fetchone() or ("",)
+    org.execute(
+        'UPDATE "Account" SET "Name" = \'Renamed Co\', "SystemModstamp" = now()::TIMESTAMP, '
+        '"LastModifiedDate" = now()::TIMESTAMP WHERE "Id" = ?',
+        [changed],
+    )
+    org.close()
+
     second = demo(tmp_path)  # the same data dir: everything is found, nothing created twice
     assert (
         "Account 'Demo Salesforce' found" in second and "Dataflow 'Demo Salesforce Contact' found" in second
     )
     assert resource_counts(tmp_path) == counts
-    assert {name: t.to_pyarrow_table().num_rows for name, t in datasets(tmp_path).items()} == {
+    assert "success: 300 written" not in second  # an incremental run: only what changed
+    tables = datasets(tmp_path)
+    assert {name: t.to_pyarrow_table().num_rows for name, t in tables.items()} == {
         "Account": 300,
         "Contact": 300,
     }
+    renamed = [r for r in tables["Account"].to_pyarrow_table().to_pylist() if r["Id"] == changed]
+    assert [r["name"] for r in renamed] == ["Renamed Co"]
 
 
 def test_demo_reports_a_busy_port_clearly(tmp_path: Path) -> None:

@@ -14,6 +14,8 @@ import logging
 import socket
 import threading
 import time
+from collections.abc import Callable
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -23,7 +25,6 @@ from headwater.commands.emulator import _parse_rows
 from headwater.core.settings import Settings, load_settings
 
 RUN_TIMEOUT_SECONDS = 1800
-NEW_RUN_GRACE_SECONDS = 4.0
 
 
 @click.command()
@@ -114,7 +115,7 @@ def _demo(
             for flow in flows:
                 verb = "created" if flow.created else "found"
                 console.print(f"[green]✓[/] Dataflow {flow.object.flow_name!r} {verb}: {flow.flow_id}")
-            _run_with_progress(console, api, flows, emulator)
+            _run_with_progress(console, api, flows, emulator, partial(_run_now, state, scope))
         finally:
             api.close()
         _report(console, settings, credentials, flows, emulator)
@@ -133,6 +134,14 @@ def _demo(
         # their cancellation as an error at shutdown, which is not one.
         logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
         emulator.stop()
+
+
+def _run_now(state: Any, scope: Any, flow_id: str) -> str:
+    """An on-demand run of an existing flow, through the same service as the UI's Run now."""
+    from headwater.api.services import runs
+
+    with state.sessions() as session, session.begin():
+        return runs.run_now(session, scope, flow_id)["id"]
 
 
 def _listen(host: str, port: int) -> socket.socket:
@@ -178,18 +187,17 @@ def _start_server(app: Any, listener: socket.socket, settings: Settings) -> _Ser
     return thread
 
 
-def _run_with_progress(console: Any, api: Any, flows: list[Any], emulator: Any) -> None:
+def _run_with_progress(
+    console: Any, api: Any, flows: list[Any], emulator: Any, start_run: Callable[[str], str]
+) -> None:
     """One run per flow, followed to the end; a failed run stops the demo with its error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
     from headwater.demo.provision import DemoError, flow_runs, get_run, run_error, run_status
 
-    # A new flow's first slot is due at once: the scheduler creates its run within a tick. Periodic
-    # flows take no on-demand runs (Adobe answers 400), so an existing flow shows a run only when a
-    # slot fell due while the demo was stopped (catch-up); otherwise its latest run is shown.
-    run_ids: dict[str, str] = {}
-    earlier = {flow.flow_id: flow_runs(api, flow.flow_id) for flow in flows if not flow.created}
-    started = time.monotonic()
+    # A new flow's first slot is due at once: the scheduler creates its run within a tick (a full load).
+    # An existing flow gets a run now, as the UI's "Run now" makes it: it reads what changed since.
+    run_ids = {flow.flow_id: start_run(flow.flow_id) for flow in flows if not flow.created}
     columns = (
         TextColumn("{task.description:<18}"),
         BarColumn(),
@@ -211,18 +219,10 @@ def _run_with_progress(console: Any, api: Any, flows: list[Any], emulator: Any) 
                 raise DemoError(f"the runs did not finish within {RUN_TIMEOUT_SECONDS} s")
             for flow_id, flow in list(pending.items()):
                 if flow_id not in run_ids:
-                    before = {run["id"] for run in earlier.get(flow_id, [])}
-                    new = [run for run in flow_runs(api, flow_id) if run["id"] not in before]
-                    if new:
-                        run_ids[flow_id] = new[0]["id"]
-                    elif before and time.monotonic() - started > NEW_RUN_GRACE_SECONDS:
-                        latest = max(earlier[flow_id], key=lambda run: run.get("createdAt", 0))
-                        run_ids[flow_id] = latest["id"]
-                        progress.console.print(
-                            f"{flow.object.name}: no slot is due yet (hourly); showing its latest run"
-                        )
-                    else:
+                    runs = flow_runs(api, flow_id)
+                    if not runs:
                         continue
+                    run_ids[flow_id] = runs[0]["id"]
                 run = get_run(api, run_ids[flow_id])
                 status, read, written, failed = run_status(run)
                 task = tasks[flow_id]

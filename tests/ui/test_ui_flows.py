@@ -105,7 +105,11 @@ def test_build_run_and_read_a_dataflow(signed_in: Any, server: LiveServer, accou
     flows.click()
     listed = page.get_by_role("row", name=re.compile("Accounts from the browser"))
     assert "Account" in listed.inner_text() and "success" in listed.inner_text()
-    page.get_by_role("link", name="Datasets").click()
+    page.get_by_role("link", name="Headwater").click()  # the start page shows the same table
+    home_row = page.get_by_role("row", name=re.compile("Accounts from the browser"))
+    home_row.wait_for()
+    assert "success" in home_row.inner_text()
+    page.get_by_role("navigation", name="Main").get_by_role("link", name="Datasets").click()
     assert (
         page.get_by_role("row", name=re.compile("Browser accounts")).get_by_text(str(accounts)).is_visible()
     )

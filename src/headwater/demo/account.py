@@ -27,7 +27,7 @@ def ensure_demo_account(state: AppState, scope: Scope, emulator: DemoEmulator) -
         creds = emulator.credentials
         request = CreateConnection(
             name=DEMO_ACCOUNT_NAME,
-            description="The Salesforce emulator started by `headwater demo` / `headwater serve --demo`.",
+            description="The local Salesforce emulator started by headwater demo (or headwater serve --demo).",
             auth=AuthIn(
                 specName="Basic Authentication",
                 params={

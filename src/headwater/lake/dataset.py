@@ -104,6 +104,12 @@ class Dataset:
     def storage_options(self) -> dict[str, str] | None:
         return self.lake.storage_options
 
+    def local_path(self) -> Path | None:
+        """The table's folder on local disk, or None for an object-store root."""
+        if _is_remote(self.uri):
+            return None
+        return Path(self.uri.removeprefix("file://"))
+
     def table(self) -> DeltaTable | None:
         """The Delta table, or None before the first commit."""
         if not DeltaTable.is_deltatable(self.uri, storage_options=self.storage_options):

@@ -97,18 +97,39 @@ class RunStage:
 
     def winners(self) -> pa.Array | None:
         """Sequence numbers of the last staged op for each key, or None when every key occurs once."""
+        if not self.rows_staged and not self.deletes_staged:
+            return None
+        ops = self.final_ops()
+        if ops.num_rows == self.rows_staged + self.deletes_staged:
+            return None
+        return ops.column(SEQ).combine_chunks()
+
+    def final_ops(self) -> pa.Table:
+        """The winning op of every staged key: ``primary key``, ``_hw_seq``, ``_hw_deleted``.
+
+        Duplicates are found by sorting, not hashing: a hash aggregation of 1M text keys measured
+        +130 MB of peak RSS, a sort +20 MB.
+        """
         key_tables = [
-            pq.read_table(path, columns=[self.primary_key, SEQ])
+            pq.read_table(path, columns=[self.primary_key, SEQ], use_threads=False).append_column(
+                DELETED, pa.repeat(path.name == "deletes.parquet", pq.read_metadata(path).num_rows)
+            )
             for path in [*self.upsert_files(), self.delete_file()]
             if path is not None
         ]
-        if not key_tables:
-            return None
         keys = pa.concat_tables(key_tables, promote_options="permissive").combine_chunks()
-        grouped = keys.group_by(self.primary_key, use_threads=False).aggregate([(SEQ, "max")])
-        if grouped.num_rows == keys.num_rows:
-            return None
-        return grouped.column(f"{SEQ}_max").combine_chunks()
+        del key_tables
+        if keys.num_rows < 2:
+            return keys
+        order = pc.sort_indices(keys, sort_keys=[(self.primary_key, "ascending"), (SEQ, "ascending")])
+        ordered = keys.take(order)
+        del keys, order
+        ids = ordered.column(self.primary_key).combine_chunks()
+        # the last op of each run of equal keys wins (its sequence number is the highest)
+        last = pc.not_equal(ids.slice(0, len(ids) - 1), ids.slice(1))
+        if pc.all(last).as_py():
+            return ordered
+        return ordered.filter(pa.concat_arrays([last, pa.array([True])]))
 
     def iter_part(self, path: Path, winners: pa.Array | None) -> Iterator[pa.RecordBatch]:
         # whole row groups (= the batches the run wrote): iter_batches re-slices across row groups

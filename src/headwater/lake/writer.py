@@ -19,6 +19,7 @@ from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
 
 from headwater.core.errors import TerminalError, TransientError
+from headwater.lake.direct import DirectLanding, DirectResult, first_load_schema, merge_schema
 from headwater.lake.evolution import apply_casts, casts_for, conform, delta_schema, unify
 from headwater.lake.staging import DELETED, SEQ, RunStage
 
@@ -103,8 +104,19 @@ class RunWriter:
         run_schema = run_schema.remove(run_schema.get_field_index(SEQ))
         casts = casts_for(delta_schema(table), run_schema) if table is not None else {}
         source_schema = pa.schema([*run_schema, pa.field(DELETED, pa.bool_())])
-        winners = self._stage.winners()
         properties = CommitProperties(custom_metadata={RUN_ID_KEY: self.run_id})
+        direct = self._land_direct(table, run_schema, casts, properties)
+        if direct is not None:
+            return CommitResult(
+                rows_written=direct.inserted + direct.updated,
+                rows_deleted=direct.deleted,
+                bytes_written=direct.bytes_written,
+                version=self._version(),
+                rows_inserted=direct.inserted,
+                rows_updated=direct.updated,
+                rows_staged=staged,
+            )
+        winners = self._stage.winners()
         before = self.dataset.file_sizes(table)
         if table is None or not before:
             rows = self._append(table, source_schema, winners, casts, properties)
@@ -125,6 +137,35 @@ class RunWriter:
             rows_updated=updated,
             rows_staged=staged,
         )
+
+    def _land_direct(
+        self,
+        table: DeltaTable | None,
+        run_schema: pa.Schema,
+        casts: dict[str, pa.DataType],
+        properties: CommitProperties,
+    ) -> DirectResult | None:
+        """Land with our own data files and one add/remove transaction (flat memory), when the run's
+        shape allows it on a local table; None means "use deltalake's writer/merge"."""
+        folder = self.dataset.local_path()
+        if folder is None:
+            return None
+        landing = DirectLanding(self._stage, folder, run_schema, casts, TARGET_FILE_SIZE)
+        if table is None:
+            schema = first_load_schema(run_schema)
+            if schema is None:
+                return None
+            options = self.dataset.storage_options
+            return landing.first_load(self.dataset.uri, schema, TABLE_CONFIGURATION, properties, options)
+        merged = merge_schema(delta_schema(table), run_schema, casts)
+        if merged is None:
+            return None
+        return landing.merge(table, merged, properties)
+
+    def _version(self) -> int:
+        table = self.dataset.table()
+        assert table is not None
+        return table.version()
 
     def _source(
         self, schema: pa.Schema, winners: pa.Array | None, casts: dict[str, pa.DataType]

@@ -1,0 +1,192 @@
+"""Landing a staged run with files we write ourselves, committed as ONE Delta transaction.
+
+* First load (no table yet): the run's winning upserts go into new data files, then
+  ``create_table_with_add_actions`` creates the table with all of them in version 0.
+* Later runs: the merge on the primary key is done file by file. A table file can hold a key of the
+  run only if the key falls in the file's ``[min, max]`` primary-key statistics; such a file's key
+  column is read, and only if it really holds a run key is the file rewritten without those rows.
+  The run's winning upserts are written as new files. One ``create_write_transaction`` then adds the
+  new files and removes the rewritten ones: readers see the old version or the new one, never a mix.
+
+Memory is one batch (or one row group of a rewritten file) plus the run's key set, whatever the row
+count. The path is taken when the run's columns are exactly the table's (after safe casts); a run
+that adds columns, drops columns or changes a struct goes through deltalake's merge, which evolves the
+schema (a write transaction cannot change it) and keeps unchanged columns of updated rows.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import unquote
+
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+from deltalake import CommitProperties, DeltaTable, Schema
+from deltalake.transaction import RemoveAction, create_table_with_add_actions
+
+from headwater.lake.evolution import apply_casts, conform
+from headwater.lake.files import DataFileWriter, delta_arrow_schema
+from headwater.lake.staging import DELETED, SEQ, RunStage
+
+
+@dataclass(frozen=True)
+class DirectResult:
+    inserted: int
+    updated: int
+    deleted: int
+    bytes_written: int
+
+
+def first_load_schema(run_schema: pa.Schema) -> pa.Schema | None:
+    """The table schema for a first load, or None when Delta cannot hold the run's types as they are."""
+    schema = delta_arrow_schema(run_schema)
+    if any(pa.types.is_null(field.type) for field in schema):
+        return None  # deltalake's writer decides what an all-null column becomes
+    try:
+        Schema.from_arrow(schema)  # type: ignore[arg-type]
+    except Exception:  # deltalake raises a bare Exception for types Delta lacks
+        return None
+    return schema
+
+
+def merge_schema(
+    table_schema: pa.Schema, run_schema: pa.Schema, casts: dict[str, pa.DataType]
+) -> pa.Schema | None:
+    """The table's schema when the run's columns are exactly its columns (after casts), else None."""
+    if sorted(table_schema.names) != sorted(run_schema.names):
+        return None
+    for field in run_schema:
+        if not casts.get(field.name, field.type).equals(table_schema.field(field.name).type):
+            return None
+    return table_schema
+
+
+class DirectLanding:
+    """One run's landing into the local Delta table at ``folder``."""
+
+    def __init__(
+        self,
+        stage: RunStage,
+        folder: Path,
+        run_schema: pa.Schema,
+        casts: dict[str, pa.DataType],
+        target_size: int,
+    ) -> None:
+        self.stage = stage
+        self.folder = folder
+        self.run_schema = run_schema
+        self.casts = casts
+        self.target_size = target_size
+        self.key = stage.primary_key
+
+    def first_load(
+        self,
+        uri: str,
+        schema: pa.Schema,
+        configuration: dict[str, str | None],
+        properties: CommitProperties,
+        storage_options: dict[str, str] | None,
+    ) -> DirectResult:
+        ops = self.stage.final_ops()
+        files = DataFileWriter(self.folder, schema, self.target_size)
+        try:
+            for batch in self._upserts(schema, self._winners(ops)):
+                files.write(batch)
+            adds = files.close()
+            create_table_with_add_actions(
+                uri,
+                Schema.from_arrow(schema),  # type: ignore[arg-type]
+                adds,
+                mode="error",
+                configuration=configuration,
+                storage_options=storage_options,
+                commit_properties=properties,
+            )
+        except BaseException:
+            files.discard()
+            raise
+        return DirectResult(files.rows, 0, 0, sum(add.size for add in adds))
+
+    def merge(self, table: DeltaTable, schema: pa.Schema, properties: CommitProperties) -> DirectResult:
+        ops = self.stage.final_ops()
+        key_type = self.casts.get(self.key)
+        if key_type is not None:  # compare keys in the table's type
+            index = ops.schema.get_field_index(self.key)
+            ops = ops.set_column(index, self.key, ops.column(self.key).cast(key_type))
+        deleted_flag = ops.column(DELETED)
+        upsert_keys = ops.filter(pc.invert(deleted_flag)).column(self.key).combine_chunks()
+        delete_keys = ops.filter(deleted_flag).column(self.key).combine_chunks()
+        run_keys = ops.column(self.key).combine_chunks()
+        files = DataFileWriter(self.folder, schema, self.target_size)
+        removes: list[RemoveAction] = []
+        updated = deleted = 0
+        try:
+            for path, logged_path, size in self._touched_files(table, run_keys):
+                ids = pq.read_table(path, columns=[self.key]).column(self.key)
+                if not pc.any(pc.is_in(ids, value_set=run_keys)).as_py():
+                    continue
+                updated += pc.sum(pc.is_in(ids, value_set=upsert_keys)).as_py() or 0
+                deleted += pc.sum(pc.is_in(ids, value_set=delete_keys)).as_py() or 0
+                for batch in _row_groups(path):
+                    kept = batch.filter(pc.invert(pc.is_in(batch.column(self.key), value_set=run_keys)))
+                    files.write(conform(kept, schema))
+                now = int(time.time() * 1000)
+                removes.append(RemoveAction(logged_path, True, now, size, {}))
+            for batch in self._upserts(schema, self._winners(ops)):
+                files.write(batch)
+            adds = files.close()
+            table.create_write_transaction([*adds, *removes], "append", schema, commit_properties=properties)
+        except BaseException:
+            files.discard()
+            raise
+        inserted = len(upsert_keys) - updated
+        return DirectResult(inserted, updated, deleted, sum(add.size for add in adds))
+
+    # --- helpers -------------------------------------------------------------------------------------
+
+    def _winners(self, ops: pa.Table) -> pa.Array | None:
+        if ops.num_rows == self.stage.rows_staged + self.stage.deletes_staged:
+            return None  # every key occurs once: nothing to filter
+        return ops.column(SEQ).combine_chunks()
+
+    def _upserts(self, schema: pa.Schema, winners: pa.Array | None) -> Iterator[pa.RecordBatch]:
+        for path in self.stage.upsert_files():
+            for batch in self.stage.iter_part(path, winners):
+                rows = apply_casts(conform(batch.drop_columns([SEQ]), self.run_schema), self.casts)
+                yield conform(rows, schema)
+
+    def _touched_files(self, table: DeltaTable, run_keys: pa.Array) -> Iterator[tuple[Path, str, int]]:
+        """Table files whose primary-key range may hold one of the run's keys."""
+        if len(run_keys) == 0:
+            return
+        actions = pa.table(table.get_add_actions(flatten=True))
+        low, high = f"min.{self.key}", f"max.{self.key}"
+        has_range = low in actions.column_names and high in actions.column_names
+        bounds = pc.min_max(run_keys)
+        for index in range(actions.num_rows):
+            logged_path = actions.column("path")[index].as_py()
+            path = self.folder / unquote(logged_path)
+            size = int(actions.column("size_bytes")[index].as_py())
+            if has_range:
+                file_low, file_high = actions.column(low)[index], actions.column(high)[index]
+                if file_low.is_valid and file_high.is_valid:
+                    if file_high.as_py() < bounds["min"].as_py() or file_low.as_py() > bounds["max"].as_py():
+                        continue
+                    inside = pc.and_(
+                        pc.greater_equal(run_keys, file_low.cast(run_keys.type)),
+                        pc.less_equal(run_keys, file_high.cast(run_keys.type)),
+                    )
+                    if not pc.any(inside).as_py():
+                        continue
+            yield path, logged_path, size
+
+
+def _row_groups(path: Path) -> Iterator[pa.RecordBatch]:
+    part = pq.ParquetFile(path)
+    for index in range(part.num_row_groups):
+        table = part.read_row_group(index, use_threads=False)
+        yield from table.combine_chunks().to_batches()

@@ -92,6 +92,7 @@ class DirectLanding:
         storage_options: dict[str, str] | None,
     ) -> DirectResult:
         ops = self.stage.final_ops()
+        pa.default_memory_pool().release_unused()  # the sort's scratch space, before the big phase
         files = DataFileWriter(self.folder, schema, self.target_size)
         try:
             for batch in self._upserts(schema, self._winners(ops)):
@@ -113,6 +114,7 @@ class DirectLanding:
 
     def merge(self, table: DeltaTable, schema: pa.Schema, properties: CommitProperties) -> DirectResult:
         ops = self.stage.final_ops()
+        pa.default_memory_pool().release_unused()  # the sort's scratch space, before the big phase
         key_type = self.casts.get(self.key)
         if key_type is not None:  # compare keys in the table's type
             index = ops.schema.get_field_index(self.key)

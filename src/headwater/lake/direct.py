@@ -16,7 +16,9 @@ schema (a write transaction cannot change it) and keeps unchanged columns of upd
 
 from __future__ import annotations
 
+import shutil
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -26,10 +28,10 @@ import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, Schema
-from deltalake.transaction import RemoveAction, create_table_with_add_actions
+from deltalake.transaction import AddAction, RemoveAction, create_table_with_add_actions
 
 from headwater.lake.evolution import apply_casts, conform
-from headwater.lake.files import DataFileWriter, delta_arrow_schema
+from headwater.lake.files import DataFileWriter, add_action, delta_arrow_schema
 from headwater.lake.staging import DELETED, SEQ, RunStage
 
 
@@ -82,6 +84,8 @@ class DirectLanding:
         self.casts = casts
         self.target_size = target_size
         self.key = stage.primary_key
+        self.adopted: list[Path] = []  # staged parts moved into the table folder
+        self.adopted_rows = 0
 
     def first_load(
         self,
@@ -95,9 +99,7 @@ class DirectLanding:
         pa.default_memory_pool().release_unused()  # the sort's scratch space, before the big phase
         files = DataFileWriter(self.folder, schema, self.target_size)
         try:
-            for batch in self._upserts(schema, self._winners(ops)):
-                files.write(batch)
-            adds = files.close()
+            adds = self._land_upserts(schema, self._winners(ops), files)
             create_table_with_add_actions(
                 uri,
                 Schema.from_arrow(schema),  # type: ignore[arg-type]
@@ -108,9 +110,10 @@ class DirectLanding:
                 commit_properties=properties,
             )
         except BaseException:
-            files.discard()
+            self._discard(files)
             raise
-        return DirectResult(files.rows, 0, 0, sum(add.size for add in adds))
+        rows = files.rows + self.adopted_rows
+        return DirectResult(rows, 0, 0, sum(add.size for add in adds))
 
     def merge(self, table: DeltaTable, schema: pa.Schema, properties: CommitProperties) -> DirectResult:
         ops = self.stage.final_ops()
@@ -138,12 +141,10 @@ class DirectLanding:
                     files.write(conform(kept, schema))
                 now = int(time.time() * 1000)
                 removes.append(RemoveAction(logged_path, True, now, size, {}))
-            for batch in self._upserts(schema, self._winners(ops)):
-                files.write(batch)
-            adds = files.close()
+            adds = self._land_upserts(schema, self._winners(ops), files)
             table.create_write_transaction([*adds, *removes], "append", schema, commit_properties=properties)
         except BaseException:
-            files.discard()
+            self._discard(files)
             raise
         inserted = len(upsert_keys) - updated
         return DirectResult(inserted, updated, deleted, sum(add.size for add in adds))
@@ -155,11 +156,36 @@ class DirectLanding:
             return None  # every key occurs once: nothing to filter
         return ops.column(SEQ).combine_chunks()
 
-    def _upserts(self, schema: pa.Schema, winners: pa.Array | None) -> Iterator[pa.RecordBatch]:
-        for path in self.stage.upsert_files():
-            for batch in self.stage.iter_part(path, winners):
-                rows = apply_casts(conform(batch.drop_columns([SEQ]), self.run_schema), self.casts)
-                yield conform(rows, schema)
+    def _land_upserts(
+        self, schema: pa.Schema, winners: pa.Array | None, files: DataFileWriter
+    ) -> list[AddAction]:
+        """The run's winning rows as data files: a staged part already in the table's types and free of
+        overridden rows is moved into the table as it is (no second encode); others are rewritten."""
+        adopted: list[AddAction] = []
+        for part in self.stage.upsert_files():
+            part_schema = pq.read_schema(part)
+            if _fits(part_schema, schema) and not self.stage.part_has_losers(part, winners):
+                adopted.append(self._adopt(part, part_schema))
+                continue
+            for batch in self.stage.iter_upserts(part, winners):
+                rows = apply_casts(conform(batch, self.run_schema), self.casts)
+                files.write(conform(rows, schema))
+        return [*adopted, *files.close()]
+
+    def _adopt(self, part: Path, part_schema: pa.Schema) -> AddAction:
+        self.folder.mkdir(parents=True, exist_ok=True)
+        target = self.folder / f"part-{len(self.adopted):05d}-{uuid.uuid4().hex}-c000.zstd.parquet"
+        shutil.move(part, target)
+        self.adopted.append(target)
+        meta = pq.read_metadata(target)
+        self.adopted_rows += meta.num_rows
+        return add_action(target, meta, part_schema)
+
+    def _discard(self, files: DataFileWriter) -> None:
+        """Remove the data files of a commit that did not happen (never named by the log)."""
+        files.discard()
+        for path in self.adopted:
+            path.unlink(missing_ok=True)
 
     def _touched_files(self, table: DeltaTable, run_keys: pa.Array) -> Iterator[tuple[Path, str, int]]:
         """Table files whose primary-key range may hold one of the run's keys."""
@@ -185,6 +211,13 @@ class DirectLanding:
                     if not pc.any(inside).as_py():
                         continue
             yield path, logged_path, size
+
+
+def _fits(part: pa.Schema, table: pa.Schema) -> bool:
+    """A part can be a data file of ``table`` as it is: every column exists there with the same type."""
+    return all(
+        name in table.names and part.field(name).type.equals(table.field(name).type) for name in part.names
+    )
 
 
 def _row_groups(path: Path) -> Iterator[pa.RecordBatch]:

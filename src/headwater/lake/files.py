@@ -107,9 +107,14 @@ class DataFileWriter:
         self._sink.close()
         self._writer = self._sink = None
         path = self.paths[-1]
-        stats = file_stats(pq.read_metadata(path), self.schema)
-        now = int(time.time() * 1000)
-        self.actions.append(AddAction(path.name, size, {}, now, True, json.dumps(stats)))
+        self.actions.append(add_action(path, pq.read_metadata(path), self.schema, size))
+
+
+def add_action(path: Path, meta: pq.FileMetaData, schema: pa.Schema, size: int | None = None) -> AddAction:
+    """The Delta add action of a data file in the table's folder (its name is its relative path)."""
+    size = path.stat().st_size if size is None else size
+    stats = file_stats(meta, schema)
+    return AddAction(path.name, size, {}, int(time.time() * 1000), True, json.dumps(stats))
 
 
 _STAT_TYPES = (_T.is_string, _T.is_integer, _T.is_floating, _T.is_date)

@@ -1,6 +1,6 @@
 """A run's staging area: its upserts and deletes as local Parquet files, appended batch by batch.
 
-Memory stays flat: each ``write`` becomes a row group of the current part file. Every staged row gets a
+Memory stays flat: each ``write`` becomes row groups of the current part file. Every staged row gets a
 sequence number (``_hw_seq``) in call order, so "the last one wins" is defined by the order in which the
 run called ``write``/``delete`` (and, inside one batch, by row order).
 """
@@ -20,6 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from headwater.core.errors import TerminalError
+from headwater.lake.files import delta_arrow_schema
 
 SEQ = "_hw_seq"
 DELETED = "_hw_deleted"
@@ -32,16 +33,26 @@ ROW_GROUP_ROWS = 16_384
 
 
 class RunStage:
-    """Parquet part files under ``directory``; a new part starts whenever the batch schema changes."""
+    """Parquet part files under ``directory``.
 
-    def __init__(self, directory: Path, primary_key: str) -> None:
+    Each ``upserts-N.parquet`` holds the run's rows exactly as a Delta data file would (Delta types:
+    microsecond timestamps, signed integers; zstd; row groups of ``ROW_GROUP_ROWS``), so the commit can
+    adopt it into the table without re-encoding. Its sequence numbers live beside it in
+    ``keys-N.parquet`` (primary key + ``_hw_seq``, row groups aligned with the part's). A new part starts
+    when the batch schema changes or the part reaches ``target_size`` bytes.
+    """
+
+    def __init__(self, directory: Path, primary_key: str, target_size: int = 16 * 2**20) -> None:
         self.directory = directory
         self.primary_key = primary_key
+        self.target_size = target_size
         directory.mkdir(parents=True, exist_ok=False)
         owner = {"pid": os.getpid(), "host": socket.gethostname(), "started": time.time()}
         (directory / OWNER_FILE).write_text(json.dumps(owner))
         self._seq = 0
+        self._sink: pa.NativeFile | None = None
         self._writer: pq.ParquetWriter | None = None
+        self._keys: pq.ParquetWriter | None = None
         self._writer_schema: pa.Schema | None = None
         self._deletes: pq.ParquetWriter | None = None
         self._parts = 0
@@ -57,15 +68,30 @@ class RunStage:
         check_batch(batch, self.primary_key)
         if batch.num_rows == 0:
             return
-        staged = batch.append_column(SEQ, self._next_seq(batch.num_rows))
-        if self._writer is None or not staged.schema.equals(self._writer_schema):
-            self._close_upserts()
-            self._parts += 1
-            path = self.directory / f"upserts-{self._parts:05d}.parquet"
-            self._writer = pq.ParquetWriter(path, staged.schema, compression="zstd")
-            self._writer_schema = staged.schema
+        staged = _as_delta(batch)
+        if (
+            self._writer is None
+            or self._sink is None
+            or not staged.schema.equals(self._writer_schema)
+            or self._sink.tell() >= self.target_size
+        ):
+            self._open_part(staged.schema)
+        assert self._writer is not None and self._keys is not None
+        keys = pa.RecordBatch.from_arrays(
+            [staged.column(self.primary_key), self._next_seq(batch.num_rows)], names=[self.primary_key, SEQ]
+        )
         self._writer.write_batch(staged, row_group_size=ROW_GROUP_ROWS)
+        self._keys.write_batch(keys, row_group_size=ROW_GROUP_ROWS)
         self.rows_staged += batch.num_rows
+
+    def _open_part(self, schema: pa.Schema) -> None:
+        self._close_upserts()
+        self._parts += 1
+        self._sink = pa.OSFile(str(self.directory / f"upserts-{self._parts:05d}.parquet"), "wb")
+        self._writer = pq.ParquetWriter(self._sink, schema, compression="zstd")
+        self._writer_schema = schema
+        key_schema = pa.schema([schema.field(self.primary_key), pa.field(SEQ, pa.int64())])
+        self._keys = pq.ParquetWriter(self.directory / f"keys-{self._parts:05d}.parquet", key_schema)
 
     def add_deletes(self, keys: pa.Array) -> None:
         if keys.null_count:
@@ -81,9 +107,12 @@ class RunStage:
         self.deletes_staged += len(keys)
 
     def _close_upserts(self) -> None:
-        if self._writer is not None:
-            self._writer.close()
-            self._writer = None
+        for writer in (self._writer, self._keys):
+            if writer is not None:
+                writer.close()
+        if self._sink is not None:
+            self._sink.close()
+        self._writer = self._keys = self._sink = None
 
     def seal(self) -> None:
         """Close the open part files; the stage can then be read."""
@@ -94,6 +123,10 @@ class RunStage:
 
     def upsert_files(self) -> list[Path]:
         return sorted(self.directory.glob("upserts-*.parquet"))
+
+    @staticmethod
+    def keys_file(part: Path) -> Path:
+        return part.with_name(part.name.replace("upserts-", "keys-", 1))
 
     def delete_file(self) -> Path | None:
         path = self.directory / "deletes.parquet"
@@ -114,11 +147,13 @@ class RunStage:
         Duplicates are found by sorting, not hashing: a hash aggregation of 1M text keys measured
         +130 MB of peak RSS, a sort +20 MB.
         """
+        key_files = [self.keys_file(part) for part in self.upsert_files()]
+        deletes = self.delete_file()
         key_tables = [
-            pq.read_table(path, columns=[self.primary_key, SEQ], use_threads=False).append_column(
-                DELETED, pa.repeat(path.name == "deletes.parquet", pq.read_metadata(path).num_rows)
+            pq.read_table(path, use_threads=False).append_column(
+                DELETED, pa.repeat(path == deletes, pq.read_metadata(path).num_rows)
             )
-            for path in [*self.upsert_files(), self.delete_file()]
+            for path in [*key_files, deletes]
             if path is not None
         ]
         keys = pa.concat_tables(key_tables, promote_options="permissive").combine_chunks()
@@ -135,20 +170,60 @@ class RunStage:
             return ordered
         return ordered.filter(pa.concat_arrays([last, pa.array([True])]))
 
-    def iter_part(self, path: Path, winners: pa.Array | None) -> Iterator[pa.RecordBatch]:
+    def part_has_losers(self, part: Path, winners: pa.Array | None) -> bool:
+        """True when some staged row of ``part`` was overridden by a later op of the same key."""
+        if winners is None:
+            return False
+        seqs = pq.read_table(self.keys_file(part), columns=[SEQ], use_threads=False).column(SEQ)
+        return not pc.all(pc.is_in(seqs, value_set=winners)).as_py()
+
+    def iter_upserts(self, part: Path, winners: pa.Array | None) -> Iterator[pa.RecordBatch]:
+        """The rows of ``part`` that won, one row group at a time."""
         # whole row groups (of at most ROW_GROUP_ROWS): iter_batches re-slices across row groups and
         # buffers ahead, measured ~50 % more peak memory
+        data = pq.ParquetFile(part)
+        keys = pq.ParquetFile(self.keys_file(part)) if winners is not None else None
+        for index in range(data.num_row_groups):
+            batch = _one_batch(data.read_row_group(index, use_threads=False))
+            if keys is not None and winners is not None:
+                seqs = keys.read_row_group(index, columns=[SEQ], use_threads=False).column(SEQ)
+                batch = batch.filter(pc.is_in(seqs, value_set=winners))
+            if batch.num_rows:
+                yield batch
+
+    def iter_deletes(self, winners: pa.Array | None) -> Iterator[pa.Array]:
+        """The deleted keys that won."""
+        path = self.delete_file()
+        if path is None:
+            return
         part = pq.ParquetFile(path)
         for index in range(part.num_row_groups):
-            batch = part.read_row_group(index, use_threads=False).combine_chunks().to_batches()[0]
+            batch = _one_batch(part.read_row_group(index, use_threads=False))
             if winners is not None:
                 batch = batch.filter(pc.is_in(batch.column(SEQ), value_set=winners))
             if batch.num_rows:
-                yield batch
+                yield batch.column(self.primary_key)
 
     def discard(self) -> None:
         self.seal()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _one_batch(table: pa.Table) -> pa.RecordBatch:
+    batches = table.combine_chunks().to_batches()
+    return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
+
+
+def _as_delta(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """``batch`` in the types a Delta table stores (the part file can then become a data file as is);
+    unchanged when a value does not fit (the commit then casts, and reports the value)."""
+    schema = delta_arrow_schema(batch.schema)
+    if schema.equals(batch.schema):
+        return batch
+    try:
+        return batch.cast(schema)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError):
+        return batch
 
 
 def check_batch(batch: pa.RecordBatch, primary_key: str) -> None:

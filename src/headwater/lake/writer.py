@@ -63,7 +63,7 @@ class RunWriter:
         self.run_id = run_id
         self.primary_key = primary_key
         self.target_file_size = target_file_size
-        self._stage = RunStage(stage_dir, primary_key)
+        self._stage = RunStage(stage_dir, primary_key, target_file_size)
         self._done = False
 
     def write(self, batch: pa.RecordBatch) -> None:
@@ -107,10 +107,11 @@ class RunWriter:
         if not files and deletes is None:
             return CommitResult(rows_written=0, rows_staged=0)
         table = self.dataset.table()
-        run_schema = unify([pq.read_schema(path) for path in files]) if files else None
-        if run_schema is None:
+        if files:
+            run_schema = unify([pq.read_schema(path) for path in files])
+        else:
             run_schema = pq.read_schema(deletes)  # type: ignore[arg-type]
-        run_schema = run_schema.remove(run_schema.get_field_index(SEQ))
+            run_schema = run_schema.remove(run_schema.get_field_index(SEQ))
         casts = casts_for(delta_schema(table), run_schema) if table is not None else {}
         source_schema = pa.schema([*run_schema, pa.field(DELETED, pa.bool_())])
         properties = CommitProperties(custom_metadata={RUN_ID_KEY: self.run_id})
@@ -180,14 +181,14 @@ class RunWriter:
         self, schema: pa.Schema, winners: pa.Array | None, casts: dict[str, pa.DataType]
     ) -> Iterator[pa.RecordBatch]:
         for path in self._stage.upsert_files():
-            for batch in _slices(self._stage.iter_part(path, winners)):
+            for batch in _slices(self._stage.iter_upserts(path, winners)):
                 rows = batch.append_column(DELETED, pa.repeat(False, batch.num_rows))
-                yield apply_casts(conform(rows.drop_columns([SEQ]), schema), casts)
-        deletes = self._stage.delete_file()
-        if deletes is not None:
-            for batch in self._stage.iter_part(deletes, winners):
-                keys = batch.drop_columns([SEQ]).append_column(DELETED, pa.repeat(True, batch.num_rows))
-                yield apply_casts(conform(keys, schema), casts)
+                yield apply_casts(conform(rows, schema), casts)
+        for keys in self._stage.iter_deletes(winners):
+            deleted = pa.RecordBatch.from_arrays(
+                [keys, pa.repeat(True, len(keys))], names=[self.primary_key, DELETED]
+            )
+            yield apply_casts(conform(deleted, schema), casts)
 
     def _append(
         self,

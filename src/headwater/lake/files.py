@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake.transaction import AddAction
 
@@ -50,6 +51,32 @@ def delta_arrow_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([field.with_type(delta_type(field.type)) for field in schema])
 
 
+def dictionary_columns(batch: pa.RecordBatch) -> list[str]:
+    """Top-level columns worth dictionary encoding: at most half of the batch's values distinct.
+
+    Parquet writers try a dictionary for every column and fall back to plain encoding once it grows
+    past 1 MB; for unique-ish text (names, ids, descriptions) that is wasted hashing. Measured on 200k
+    ~1 KB rows of such text: zstd without dictionaries wrote 2x faster and read 2x faster.
+    """
+    chosen = []
+    for field, column in zip(batch.schema, batch.columns, strict=True):
+        if pa.types.is_nested(field.type) or batch.num_rows == 0:
+            continue
+        try:
+            distinct = pc.count_distinct(column, mode="all").as_py()
+        except pa.ArrowNotImplementedError:  # a type without the kernel (null, ...): plain encoding
+            continue
+        if distinct * 2 <= batch.num_rows:
+            chosen.append(field.name)
+    return chosen
+
+
+def open_parquet(sink: pa.NativeFile | Path, schema: pa.Schema, first: pa.RecordBatch) -> pq.ParquetWriter:
+    """A zstd Parquet writer with dictionaries for the columns that ``first`` shows to repeat."""
+    where = str(sink) if isinstance(sink, Path) else sink
+    return pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=dictionary_columns(first))
+
+
 class DataFileWriter:
     """Writes batches of one schema into Parquet files of about ``target_size`` bytes in ``folder``."""
 
@@ -68,7 +95,7 @@ class DataFileWriter:
         if batch.num_rows == 0:
             return
         if self._writer is None:
-            self._open()
+            self._open(batch)
         assert self._writer is not None and self._sink is not None
         self._writer.write_batch(batch)
         self.rows += batch.num_rows
@@ -85,12 +112,12 @@ class DataFileWriter:
         for path in self.paths:
             path.unlink(missing_ok=True)
 
-    def _open(self) -> None:
+    def _open(self, first: pa.RecordBatch) -> None:
         self.folder.mkdir(parents=True, exist_ok=True)
         path = self.folder / f"part-{len(self.paths):05d}-{self._prefix}-c000.zstd.parquet"
         self.paths.append(path)
         self._sink = pa.OSFile(str(path), "wb")
-        self._writer = pq.ParquetWriter(self._sink, self.schema, compression="zstd")
+        self._writer = open_parquet(self._sink, self.schema, first)
 
     def _abandon(self) -> None:
         if self._writer is not None:

@@ -20,7 +20,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 from headwater.core.errors import TerminalError
-from headwater.lake.files import delta_arrow_schema
+from headwater.lake.files import delta_arrow_schema, open_parquet
 
 SEQ = "_hw_seq"
 DELETED = "_hw_deleted"
@@ -75,7 +75,7 @@ class RunStage:
             or not staged.schema.equals(self._writer_schema)
             or self._sink.tell() >= self.target_size
         ):
-            self._open_part(staged.schema)
+            self._open_part(staged)
         assert self._writer is not None and self._keys is not None
         keys = pa.RecordBatch.from_arrays(
             [staged.column(self.primary_key), self._next_seq(batch.num_rows)], names=[self.primary_key, SEQ]
@@ -84,11 +84,12 @@ class RunStage:
         self._keys.write_batch(keys, row_group_size=ROW_GROUP_ROWS)
         self.rows_staged += batch.num_rows
 
-    def _open_part(self, schema: pa.Schema) -> None:
+    def _open_part(self, first: pa.RecordBatch) -> None:
         self._close_upserts()
         self._parts += 1
+        schema = first.schema
         self._sink = pa.OSFile(str(self.directory / f"upserts-{self._parts:05d}.parquet"), "wb")
-        self._writer = pq.ParquetWriter(self._sink, schema, compression="zstd")
+        self._writer = open_parquet(self._sink, schema, first)
         self._writer_schema = schema
         key_schema = pa.schema([schema.field(self.primary_key), pa.field(SEQ, pa.int64())])
         self._keys = pq.ParquetWriter(self.directory / f"keys-{self._parts:05d}.parquet", key_schema)

@@ -1,12 +1,15 @@
 """Landing a staged run with files we write ourselves, committed as ONE Delta transaction.
 
-* First load (no table yet): the run's winning upserts go into new data files, then
-  ``create_table_with_add_actions`` creates the table with all of them in version 0.
+* The run's winning upserts become data files: a staged part that is already in the table's types
+  and holds no overridden row is moved into the table folder as it is (staging writes Delta-ready
+  files, so a typical run encodes its rows once); any other part is rewritten.
+* First load (no table yet): ``create_table_with_add_actions`` creates the table with all of them in
+  version 0.
 * Later runs: the merge on the primary key is done file by file. A table file can hold a key of the
   run only if the key falls in the file's ``[min, max]`` primary-key statistics; such a file's key
   column is read, and only if it really holds a run key is the file rewritten without those rows.
-  The run's winning upserts are written as new files. One ``create_write_transaction`` then adds the
-  new files and removes the rewritten ones: readers see the old version or the new one, never a mix.
+  One ``create_write_transaction`` then adds the new files and removes the rewritten ones: readers
+  see the old version or the new one, never a mix.
 
 Memory is one batch (or one row group of a rewritten file) plus the run's key set, whatever the row
 count. The path is taken when the run's columns are exactly the table's (after safe casts); a run

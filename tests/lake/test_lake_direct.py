@@ -173,3 +173,15 @@ def test_a_run_killed_while_committing_leaves_the_table_unchanged(tmp_path: Path
     assert dataset.stats()["rows"] == 300
     assert len(dataset.vacuum(retention_hours=0)) >= 1
     assert dataset.to_arrow().num_rows == 300
+
+
+def test_small_source_batches_land_in_full_row_groups(tmp_path: Path) -> None:
+    dataset = Lake(tmp_path).dataset(ORG, SANDBOX, "ds")
+    writer = dataset.open_writer("small-batches")
+    for start in range(0, 40_000, 1_000):  # a Bulk CSV chunk is ~1,500 rows
+        writer.write(batch(list(range(start, start + 1_000)), 1))
+    writer.commit()
+    (add,) = [a["add"] for a in log_actions(dataset.uri, 0) if "add" in a]
+    meta = pq.read_metadata(Path(dataset.uri) / add["path"])
+    assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [16_384, 16_384, 7_232]
+    assert current(dataset.uri)["039999"] == (1, "account 39999 v1")

@@ -51,7 +51,7 @@ def delta_arrow_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([field.with_type(delta_type(field.type)) for field in schema])
 
 
-def dictionary_columns(batch: pa.RecordBatch) -> list[str]:
+def dictionary_columns(batch: pa.RecordBatch | pa.Table) -> list[str]:
     """Top-level columns worth dictionary encoding: at most half of the batch's values distinct.
 
     Parquet writers try a dictionary for every column and fall back to plain encoding once it grows
@@ -71,7 +71,9 @@ def dictionary_columns(batch: pa.RecordBatch) -> list[str]:
     return chosen
 
 
-def open_parquet(sink: pa.NativeFile | Path, schema: pa.Schema, first: pa.RecordBatch) -> pq.ParquetWriter:
+def open_parquet(
+    sink: pa.NativeFile | Path, schema: pa.Schema, first: pa.RecordBatch | pa.Table
+) -> pq.ParquetWriter:
     """A zstd Parquet writer with dictionaries for the columns that ``first`` shows to repeat."""
     where = str(sink) if isinstance(sink, Path) else sink
     return pq.ParquetWriter(where, schema, compression="zstd", use_dictionary=dictionary_columns(first))

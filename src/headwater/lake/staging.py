@@ -55,6 +55,8 @@ class RunStage:
         self._keys: pq.ParquetWriter | None = None
         self._writer_schema: pa.Schema | None = None
         self._deletes: pq.ParquetWriter | None = None
+        self._buffer: list[tuple[pa.RecordBatch, pa.Array]] = []
+        self._buffered = self._buffered_bytes = 0
         self._parts = 0
         self.rows_staged = 0
         self.deletes_staged = 0
@@ -68,24 +70,49 @@ class RunStage:
         check_batch(batch, self.primary_key)
         if batch.num_rows == 0:
             return
-        staged = _as_delta(batch)
+        if self._buffer and not batch.schema.equals(self._buffer[0][0].schema):
+            self._flush()
+        # sequence numbers now (call order), rows to disk in row groups of ROW_GROUP_ROWS: sources
+        # hand over small batches (~1,500 rows per Bulk CSV chunk) and one row group per batch makes
+        # slow, badly compressed files
+        self._buffer.append((batch, self._next_seq(batch.num_rows)))
+        self._buffered += batch.num_rows
+        self._buffered_bytes += batch.nbytes
+        self.rows_staged += batch.num_rows
+        if self._buffered_bytes >= self.target_size:
+            self._flush()
+        elif self._buffered >= ROW_GROUP_ROWS:
+            self._flush(whole_row_groups=True)
+
+    def _flush(self, whole_row_groups: bool = False) -> None:
+        """Write the buffered rows (only whole row groups of ``ROW_GROUP_ROWS`` if asked; the rest
+        stays buffered) to the current part, opening a new part when needed."""
+        if not self._buffer:
+            return
+        rows = pa.Table.from_batches([batch for batch, _ in self._buffer])
+        seqs = pa.chunked_array([seq for _, seq in self._buffer], type=pa.int64())
+        count = rows.num_rows // ROW_GROUP_ROWS * ROW_GROUP_ROWS if whole_row_groups else rows.num_rows
+        rest = rows.slice(count)
+        self._buffer = [
+            (b, s) for b, s in zip(rest.to_batches(), _chunks(seqs.slice(count), rest), strict=True)
+        ]
+        self._buffered, self._buffered_bytes = rest.num_rows, rest.nbytes
+        rows, seqs = _as_delta(rows.slice(0, count)), seqs.slice(0, count)
         if (
             self._writer is None
             or self._sink is None
-            or not staged.schema.equals(self._writer_schema)
+            or not rows.schema.equals(self._writer_schema)
             or self._sink.tell() >= self.target_size
         ):
-            self._open_part(staged)
+            self._open_part(rows)
         assert self._writer is not None and self._keys is not None
-        keys = pa.RecordBatch.from_arrays(
-            [staged.column(self.primary_key), self._next_seq(batch.num_rows)], names=[self.primary_key, SEQ]
-        )
-        self._writer.write_batch(staged, row_group_size=ROW_GROUP_ROWS)
-        self._keys.write_batch(keys, row_group_size=ROW_GROUP_ROWS)
-        self.rows_staged += batch.num_rows
+        keys = pa.Table.from_arrays([rows.column(self.primary_key), seqs], names=[self.primary_key, SEQ])
+        # the same row count and row group size: the keys' row groups line up with the part's
+        self._writer.write_table(rows, row_group_size=ROW_GROUP_ROWS)
+        self._keys.write_table(keys, row_group_size=ROW_GROUP_ROWS)
 
-    def _open_part(self, first: pa.RecordBatch) -> None:
-        self._close_upserts()
+    def _open_part(self, first: pa.Table) -> None:
+        self._close_part()
         self._parts += 1
         schema = first.schema
         self._sink = pa.OSFile(str(self.directory / f"upserts-{self._parts:05d}.parquet"), "wb")
@@ -107,7 +134,7 @@ class RunStage:
         self._deletes.write_batch(batch)
         self.deletes_staged += len(keys)
 
-    def _close_upserts(self) -> None:
+    def _close_part(self) -> None:
         for writer in (self._writer, self._keys):
             if writer is not None:
                 writer.close()
@@ -116,8 +143,9 @@ class RunStage:
         self._writer = self._keys = self._sink = None
 
     def seal(self) -> None:
-        """Close the open part files; the stage can then be read."""
-        self._close_upserts()
+        """Write what is buffered and close the open part files; the stage can then be read."""
+        self._flush()
+        self._close_part()
         if self._deletes is not None:
             self._deletes.close()
             self._deletes = None
@@ -206,8 +234,18 @@ class RunStage:
                 yield batch.column(self.primary_key)
 
     def discard(self) -> None:
+        self._buffer, self._buffered, self._buffered_bytes = [], 0, 0
         self.seal()
         shutil.rmtree(self.directory, ignore_errors=True)
+
+
+def _chunks(values: pa.ChunkedArray, like: pa.Table) -> list[pa.Array]:
+    """``values`` cut into arrays as long as ``like``'s batches."""
+    out, offset = [], 0
+    for batch in like.to_batches():
+        out.append(values.slice(offset, batch.num_rows).combine_chunks())
+        offset += batch.num_rows
+    return out
 
 
 def _one_batch(table: pa.Table) -> pa.RecordBatch:
@@ -215,7 +253,7 @@ def _one_batch(table: pa.Table) -> pa.RecordBatch:
     return batches[0] if batches else pa.RecordBatch.from_pylist([], schema=table.schema)
 
 
-def _as_delta(batch: pa.RecordBatch) -> pa.RecordBatch:
+def _as_delta(batch: pa.Table) -> pa.Table:
     """``batch`` in the types a Delta table stores (the part file can then become a data file as is);
     unchanged when a value does not fit (the commit then casts, and reports the value)."""
     schema = delta_arrow_schema(batch.schema)

@@ -185,3 +185,28 @@ def test_small_source_batches_land_in_full_row_groups(tmp_path: Path) -> None:
     meta = pq.read_metadata(Path(dataset.uri) / add["path"])
     assert [meta.row_group(i).num_rows for i in range(meta.num_row_groups)] == [16_384, 16_384, 7_232]
     assert current(dataset.uri)["039999"] == (1, "account 39999 v1")
+
+
+def test_merge_trusts_truncated_text_statistics_only_as_a_prefix(tmp_path: Path) -> None:
+    """Other Delta writers may cut long text statistics to a prefix; the key past the cut is still found."""
+    from deltalake import Schema
+    from deltalake.transaction import AddAction, create_table_with_add_actions
+
+    dataset = Lake(tmp_path).dataset(ORG, SANDBOX, "ds")
+    folder = Path(dataset.uri)
+    folder.mkdir(parents=True)
+    long_ids = ["customer-" + "x" * 40 + suffix for suffix in ("a", "b")]
+    table = pa.table({"Id": long_ids, "v": pa.array([1, 1], pa.int64())})
+    pq.write_table(table, folder / "other-writer.parquet")
+    stats = {"numRecords": 2, "minValues": {"Id": long_ids[0][:32]}, "maxValues": {"Id": long_ids[1][:32]}}
+    size = (folder / "other-writer.parquet").stat().st_size
+    add = AddAction("other-writer.parquet", size, {}, 0, True, json.dumps(stats))
+    create_table_with_add_actions(dataset.uri, Schema.from_arrow(table.schema), [add])  # type: ignore[arg-type]
+    writer = dataset.open_writer("update")
+    writer.write(pa.record_batch({"Id": [long_ids[1]], "v": pa.array([2], pa.int64())}))
+    result = writer.commit()
+    assert (result.rows_inserted, result.rows_updated) == (0, 1)
+    assert sorted(dataset.to_arrow().to_pylist(), key=lambda r: r["Id"]) == [
+        {"Id": long_ids[0], "v": 1},
+        {"Id": long_ids[1], "v": 2},
+    ]

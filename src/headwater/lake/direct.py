@@ -197,23 +197,26 @@ class DirectLanding:
         actions = pa.table(table.get_add_actions(flatten=True))
         low, high = f"min.{self.key}", f"max.{self.key}"
         has_range = low in actions.column_names and high in actions.column_names
-        bounds = pc.min_max(run_keys)
         for index in range(actions.num_rows):
             logged_path = actions.column("path")[index].as_py()
             path = self.folder / unquote(logged_path)
             size = int(actions.column("size_bytes")[index].as_py())
             if has_range:
                 file_low, file_high = actions.column(low)[index], actions.column(high)[index]
-                if file_low.is_valid and file_high.is_valid:
-                    if file_high.as_py() < bounds["min"].as_py() or file_low.as_py() > bounds["max"].as_py():
-                        continue
-                    inside = pc.and_(
-                        pc.greater_equal(run_keys, file_low.cast(run_keys.type)),
-                        pc.less_equal(run_keys, file_high.cast(run_keys.type)),
-                    )
-                    if not pc.any(inside).as_py():
-                        continue
+                known = file_low.is_valid and file_high.is_valid
+                if known and _outside(run_keys, file_low, file_high):
+                    continue  # no run key can be in this file
             yield path, logged_path, size
+
+
+def _outside(keys: pa.Array, low: pa.Scalar, high: pa.Scalar) -> bool:
+    """True when no key lies in a file's ``[low, high]`` statistics. Other writers may truncate text
+    statistics to a prefix (a smaller max), so a key that starts with ``high`` counts as inside."""
+    above_low = pc.greater_equal(keys, low.cast(keys.type))
+    below_high = pc.less_equal(keys, high.cast(keys.type))
+    if pa.types.is_string(keys.type) or pa.types.is_large_string(keys.type):
+        below_high = pc.or_(below_high, pc.starts_with(keys, pattern=str(high.as_py())))
+    return not pc.any(pc.and_(above_low, below_high)).as_py()
 
 
 def _fits(part: pa.Schema, table: pa.Schema) -> bool:

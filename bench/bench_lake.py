@@ -4,8 +4,10 @@ For each size (default 100k and 1M rows, ~40 mostly-string columns, 50k-row batc
 processes run one after the other, each sampled for RSS (psutil, every 20 ms):
 
 * ``floor``: the same generated batches handed to plain ``write_deltalake`` (no staging, no merge);
-* ``full``: a first run through ``RunWriter`` (stage to Parquet, collapse duplicates, one commit);
-* ``incremental``: a second run where 1 % of the rows changed (merge on Id into the full table).
+* ``full``: a first run through ``RunWriter`` (stage to Parquet, collapse duplicates, adopt the staged
+  files as Delta data files, one commit);
+* ``incremental``: a second run where 1 % of the rows changed, spread evenly over the Ids (merge on Id:
+  every table file holding a changed Id is rewritten without it, the run's rows are added, one commit).
 
 A fourth child, ``generate``, only builds the batches: the cost every figure includes.
 

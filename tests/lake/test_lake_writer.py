@@ -115,9 +115,9 @@ def test_a_killed_run_leaves_the_table_unchanged_and_its_retry_lands_once(tmp_pa
     proc.wait(timeout=10)
     dataset = lake.dataset(ORG, SANDBOX, "ds")
     assert dataset.stats() == {**dataset.stats(), "rows": 1, "version": 0}
-    assert any(lake.staging_root.rglob("upserts-*.parquet"))  # the dead run's garbage
+    assert any(lake.staging_root.rglob("owner.json"))  # the dead run's staging folder
     removed = lake.clean_staging()
-    assert len(removed) == 1 and not any(lake.staging_root.rglob("*.parquet"))
+    assert len(removed) == 1 and not any(lake.staging_root.rglob("owner.json"))
     assert dataset.stats()["rows"] == 1
     batches = [pa.record_batch({"Id": [f"{i}-{j}" for j in range(1000)], "v": [i] * 1000}) for i in range(5)]
     for attempt in range(2):

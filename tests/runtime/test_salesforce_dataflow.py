@@ -6,6 +6,8 @@ the source each time. (All real: the store, the connector, the lake's run writer
 
 from __future__ import annotations
 
+import time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,7 @@ from sqlalchemy.orm import Session
 
 from headwater.core.settings import load_settings
 from headwater.runtime.executor import RunExecutor
+from headwater.runtime.monitor import create_due_runs
 from headwater.runtime.plans import dataflow_plan_builder
 from headwater.runtime.runs import create_run_for_flow, get_run, register_flow
 from headwater.store import db, resources, tenants
@@ -43,7 +46,12 @@ def lake_names(path: Path) -> dict[str, str | None]:
 
 
 def store_flow(
-    session: Session, box: SecretBox, scope: Scope, sf: Any, transformations: list[Any] | None = None
+    session: Session,
+    box: SecretBox,
+    scope: Scope,
+    sf: Any,
+    transformations: list[Any] | None = None,
+    schedule: dict[str, Any] | None = None,
 ) -> str:
     base = resources.create(
         session,
@@ -91,7 +99,7 @@ def store_flow(
             "sourceConnectionIds": [source.id],
             "targetConnectionIds": [target.id],
             "transformations": transformations or [],
-            "scheduleParams": {"startTime": "4102444800", "frequency": "once"},
+            "scheduleParams": schedule or {"startTime": "4102444800", "frequency": "once"},
         },
     )
     register_flow(
@@ -183,3 +191,43 @@ def test_mapping_set_shapes_the_landed_rows(salesforce_emulator: Any, tmp_path: 
     }
     got = {row["Id"]: (row["account"]["name"], row["account"]["industry"]) for row in landed.to_pylist()}
     assert got == expected
+
+
+def test_backfill_false_lands_only_records_changed_since_the_start(
+    salesforce_emulator: Any, tmp_path: Path
+) -> None:
+    sf = salesforce_emulator
+    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
+    engine = db.make_engine(settings.resolved_database_url)
+    db.upgrade(engine)
+    box = SecretBox(load_secret_key(settings))
+    ids = sorted(truth(sf))
+    sf.update("Account", ids[2], Name="Changed before the start")
+    start = int(time.time()) + 1
+    while time.time() < start:
+        time.sleep(0.05)
+    sf.update("Account", ids[3], Name="Changed after the start")
+    added = sf.insert("Account", Name="Created after the start")
+    schedule = {"startTime": str(start), "frequency": "minute", "interval": 15, "backfill": False}
+    with Session(engine) as session, session.begin():
+        org_id = tenants.create_org(session, "No Backfill Org").id
+        store_flow(session, box, Scope(org_id, "prod", "client-1"), sf, schedule=schedule)
+    # without backfill the first run is slot 1, due one period after the start (the monitor makes it)
+    (run_id,) = create_due_runs(engine, now_seconds=start + 15 * 60 + 1)
+    assert RunExecutor(engine, dataflow_plan_builder(settings, engine), "w1").execute(run_id) == "success"
+
+    landed = lake_names(Path(settings.resolved_lake_root) / org_id / "prod" / "accounts-ds")
+    changed_since_start = {
+        row[0]
+        for row in sf.sql(
+            'SELECT "Id" FROM "Account" WHERE NOT "IsDeleted" AND "SystemModstamp" >= ?',
+            [datetime.fromtimestamp(start, UTC).replace(tzinfo=None)],
+        )
+    }
+    assert set(landed) == changed_since_start
+    assert landed[ids[3]] == "Changed after the start" and landed[added] == "Created after the start"
+    assert ids[2] not in landed and ids[0] not in landed  # older records are not backfilled
+    assert len(landed) < len(truth(sf))
+    with engine.connect() as conn:
+        run = get_run(conn, run_id=run_id, org_id=org_id, sandbox_name="prod")
+    assert run["metrics"]["recordSummary"]["outputRecordCount"] == len(changed_since_start)

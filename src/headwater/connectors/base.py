@@ -24,6 +24,7 @@ from __future__ import annotations
 from abc import ABC, abstractmethod
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Any, ClassVar
 
 import pyarrow as pa
@@ -31,7 +32,20 @@ import pyarrow as pa
 from headwater.core.errors import ValidationFailed
 
 Cursor = dict[str, Any]
-"""Opaque to the runner; JSON-serialisable; ``None`` means "read everything"."""
+"""Opaque to the runner; JSON-serialisable; ``None`` means "read everything".
+
+One shape is shared by every connector: :func:`changed_since` (``{"since": ISO-8601}``), which the runner
+hands to the first run of a flow without backfill: only records created or changed at or after that
+instant, on whatever change-tracking field the source has.
+"""
+
+SINCE = "since"
+
+
+def changed_since(epoch_seconds: int) -> Cursor:
+    """The cursor of "records changed at or after ``epoch_seconds``" (no look-back: a hard lower bound)."""
+    instant = datetime.fromtimestamp(epoch_seconds, tz=UTC)
+    return {SINCE: instant.isoformat()}
 
 
 @dataclass(frozen=True)

@@ -22,7 +22,7 @@ from headwater.core.ids import new_id
 from headwater.lake.evolution import delta_schema
 from headwater.lake.nesting import flatten_schema
 from headwater.lake.staging import owner_is_gone
-from headwater.lake.writer import RUN_ID_KEY, RunWriter
+from headwater.lake.writer import RUN_ID_KEY, TARGET_FILE_SIZE, RunWriter
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 STAGING_DIR = "_staging"
@@ -104,16 +104,24 @@ class Dataset:
     def storage_options(self) -> dict[str, str] | None:
         return self.lake.storage_options
 
+    def local_path(self) -> Path | None:
+        """The table's folder on local disk, or None for an object-store root."""
+        if _is_remote(self.uri):
+            return None
+        return Path(self.uri.removeprefix("file://"))
+
     def table(self) -> DeltaTable | None:
         """The Delta table, or None before the first commit."""
         if not DeltaTable.is_deltatable(self.uri, storage_options=self.storage_options):
             return None
         return DeltaTable(self.uri, storage_options=self.storage_options)
 
-    def open_writer(self, run_id: str | None = None, primary_key: str = "Id") -> RunWriter:
+    def open_writer(
+        self, run_id: str | None = None, primary_key: str = "Id", target_file_size: int = TARGET_FILE_SIZE
+    ) -> RunWriter:
         run_id = run_id or new_id()
         stage_dir = self.lake.staging_root / self.org / self.sandbox / self.id / f"{run_id}-{new_id()}"
-        return RunWriter(self, stage_dir, run_id, primary_key)
+        return RunWriter(self, stage_dir, run_id, primary_key, target_file_size)
 
     # --- metadata for the catalog -------------------------------------------------------------------
 

@@ -15,6 +15,7 @@ import pyarrow as pa
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from headwater.connectors.base import Cursor, changed_since
 from headwater.connectors.registry import open_connector
 from headwater.core.errors import ConfigurationError, HeadwaterError
 from headwater.core.settings import Settings
@@ -22,6 +23,7 @@ from headwater.lake import Lake, nest_batch
 from headwater.runtime.dataflow import RUNTIME_CLIENT, Dataflow, DataflowIncompleteError, resolve_dataflow
 from headwater.runtime.mapping import CompiledMapping, compile_mapping_set
 from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
+from headwater.runtime.schedule import Frequency
 from headwater.store import resources
 from headwater.store.crypto import SecretBox, load_secret_key
 from headwater.store.resources import Scope
@@ -85,6 +87,15 @@ def stored_mapping(engine: sa.Engine) -> TransformFactory:
     return factory
 
 
+def initial_cursor(dataflow: Dataflow) -> Cursor | None:
+    """Where a flow's first run starts reading: everything (backfill, the default), or only records
+    changed since the flow's ``startTime`` when ``scheduleParams.backfill`` is false."""
+    schedule = dataflow.schedule
+    if schedule.frequency is Frequency.ONCE or schedule.backfill:
+        return None
+    return changed_since(schedule.start_time)
+
+
 def build_dataflow_plan(
     dataflow: Dataflow,
     context: RunContext,
@@ -103,6 +114,7 @@ def build_dataflow_plan(
         read=lambda cursor: connector.read(dataflow.table, columns, cursor),
         open_writer=lambda: open_writer(dataflow, context),
         close=connector.close,
+        initial_cursor=initial_cursor(dataflow),
     )
     if transform is not None:
         plan.transform = transform
@@ -153,6 +165,7 @@ __all__ = [
     "DEFAULT_FACTORY",
     "build_dataflow_plan",
     "dataflow_plan_builder",
+    "initial_cursor",
     "lake_writer",
     "load_plan_builder",
     "mapping_transform",

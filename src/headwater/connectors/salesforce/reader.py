@@ -3,6 +3,7 @@
 * Cursor: ``{"field": "SystemModstamp" | "LastModifiedDate" | "CreatedDate", "value": ISO-8601}``;
   the next read asks ``field >= value - lookback`` (ties and late commits are read again, never lost).
   Objects without any of these fields are read in full every time (cursor ``None``).
+  ``{"since": ISO-8601}`` (a flow without backfill, first run) asks ``field >= since``, no look-back.
 * The cursor moves only past completed windows, so a read stopped by the API budget keeps it.
 * ``QUERY_TIMEOUT`` splits the failing window in two (oldest half first) and tries again.
 * ``IsDeleted`` rows (``includeDeletedObjects``) become ``ReadBatch.deletes`` keys, not upserts.
@@ -20,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.connectors.base import Cursor, ReadBatch, ReadStream
+from headwater.connectors.base import SINCE, Cursor, ReadBatch, ReadStream
 from headwater.core.errors import SourceLimitReached, UnsupportedBySource
 
 from .arrow import cast_batch
@@ -83,6 +84,9 @@ class SalesforceTableReader:
 
     # --- windows and cursor ------------------------------------------------------------------
     def _lower(self, plan: ReadPlan, cursor: Cursor | None) -> datetime | None:
+        if plan.cursor_field and cursor and cursor.get(SINCE):
+            # a flow without backfill: nothing changed before its start, and no look-back below it
+            return datetime.fromisoformat(str(cursor[SINCE]).replace("Z", "+00:00"))
         if not plan.cursor_field or not cursor or cursor.get("field") != plan.cursor_field:
             return None
         value = datetime.fromisoformat(str(cursor["value"]).replace("Z", "+00:00"))

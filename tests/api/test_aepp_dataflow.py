@@ -4,18 +4,14 @@ and flow, then start and read runs. The server explores the emulator over HTTPS.
 
 from __future__ import annotations
 
-import json
-import os
-import subprocess
-import sys
 import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import httpx
 import pytest
-from test_served_socket import free_port, headwater
+
+from served import clean_env, credentials, free_port, start_headwater, wait_healthy
 
 SALESFORCE = "cfc0fee1-7dc0-40ef-b73e-d8b134c436f5"
 DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
@@ -25,26 +21,16 @@ CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
 @pytest.fixture
 def served(salesforce_emulator: Any, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("HEADWATER_")}
-    env["HEADWATER_CA_BUNDLE"] = str(salesforce_emulator.ca_file)
-    command = [sys.executable, "-m", "headwater", "serve", "--port", str(port), "--data-dir", str(tmp_path)]
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env)
+    env = clean_env(HEADWATER_CA_BUNDLE=str(salesforce_emulator.ca_file))
+    process = start_headwater("serve", "--port", str(port), "--data-dir", str(tmp_path), env=env)
     url = f"http://127.0.0.1:{port}"
     try:
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            try:
-                if httpx.get(url + "/health", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                time.sleep(0.2)
-        else:
-            raise AssertionError("server did not start")
-        creds = json.loads(headwater("credentials", "--data-dir", str(tmp_path), "--json"))
+        wait_healthy(url, process)
+        creds = credentials(tmp_path)
         yield url, creds
     finally:
         process.terminate()
-        process.wait(timeout=30)
+        process.communicate(timeout=30)
 
 
 def _configure(url: str, creds: dict[str, str]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import socket
 import sqlite3
 import subprocess
@@ -17,6 +18,7 @@ from served import clean_env, credentials, free_port, start_headwater, wait_heal
 
 pytestmark = pytest.mark.slow
 ROWS = "Account=300,Contact=300"
+EXAMPLES = Path(__file__).resolve().parents[2] / "examples"
 
 
 def headwater(*args: str, timeout: float = 300) -> subprocess.CompletedProcess[str]:
@@ -156,8 +158,23 @@ def test_serve_demo_adds_a_working_demo_account(tmp_path: Path) -> None:
         assert account["auth"]["params"]["password"] == "*****"  # masked like every secret
         tested = httpx.get(f"{base}/connections/{account['id']}/test", headers=headers, timeout=60)
         assert tested.status_code == 200, tested.text
+        # examples/aepp_dataflow.py builds and runs a dataflow on that account with aepp, unchanged.
+        creds_file = tmp_path / "creds.json"
+        creds_file.write_text(json.dumps(creds))
+        example = subprocess.run(
+            [sys.executable, str(EXAMPLES / "aepp_dataflow.py"), url, str(creds_file)],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        assert example.returncode == 0, example.stdout + example.stderr
     finally:
         process.terminate()
         output = process.communicate(timeout=30)[0].decode()
     assert "Demo Salesforce emulator at https://127.0.0.1:" in output
     assert "headwater-demo" not in output  # the emulator's password is never printed by serve
+    org = duckdb.connect(str(tmp_path / "demo-salesforce" / "org.duckdb"), read_only=True)  # free now
+    accounts = org.execute('SELECT count(*) FROM "Account" WHERE NOT "IsDeleted"').fetchone()
+    org.close()
+    assert accounts is not None and accounts[0] > 0
+    assert f"success, {accounts[0]} records in, {accounts[0]} out, 0 failed" in example.stdout

@@ -65,7 +65,7 @@ def datasets(data_dir: Path) -> dict[str, DeltaTable]:
 def test_demo_lands_account_and_contact_and_is_idempotent(tmp_path: Path) -> None:
     first = demo(tmp_path)
     assert "Account 'Demo Salesforce' created" in first
-    assert "Dataflow 'Demo Salesforce Account' created" in first and "success: 300 written" in first
+    assert "Dataflow 'Demo Salesforce Account' created" in first and "success: 300 records written" in first
     assert "headwater query --data-dir" in first and "Acme Corp" in first  # the sample query ran
 
     org = duckdb.connect(str(tmp_path / "demo-salesforce" / "org.duckdb"), read_only=True)
@@ -116,7 +116,7 @@ def test_demo_lands_account_and_contact_and_is_idempotent(tmp_path: Path) -> Non
         "Account 'Demo Salesforce' found" in second and "Dataflow 'Demo Salesforce Contact' found" in second
     )
     assert resource_counts(tmp_path) == counts
-    assert "success: 300 written" not in second  # an incremental run: only what changed
+    assert "success: 300 records written" not in second  # an incremental run: only what changed
     tables = datasets(tmp_path)
     assert {name: t.to_pyarrow_table().num_rows for name, t in tables.items()} == {
         "Account": 300,

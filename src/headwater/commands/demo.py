@@ -199,10 +199,10 @@ def _run_with_progress(
     # An existing flow gets a run now, as the UI's "Run now" makes it: it reads what changed since.
     run_ids = {flow.flow_id: start_run(flow.flow_id) for flow in flows if not flow.created}
     columns = (
-        TextColumn("{task.description:<18}"),
-        BarColumn(),
+        TextColumn("{task.description:<8}"),
+        BarColumn(bar_width=20),
         MofNCompleteColumn(),
-        TextColumn("records  {task.fields[status]}"),
+        TextColumn("{task.fields[status]}"),
         TimeElapsedColumn(),
     )
     with Progress(*columns, console=console) as progress:
@@ -232,7 +232,7 @@ def _run_with_progress(
                 if status == "failed":
                     raise DemoError(f"the {flow.object.name} run {run['id']} failed: {run_error(run)}")
                 if status == "success":
-                    progress.update(task, status=f"success: {written:,} written, {failed:,} failed")
+                    progress.update(task, status=f"success: {written:,} records written, {failed:,} failed")
                     del pending[flow_id]
             time.sleep(0.25)
 

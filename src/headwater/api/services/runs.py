@@ -35,29 +35,31 @@ def create(session: Session, scope: Scope, request: CreateRun) -> dict[str, Any]
             "Invalid request",
             "The flow ID cannot be null or empty. Please update the flow ID and try again.",
         )
-    flow_id = request.flowId
-    created = runtime.create_run_for_flow(
-        session.connection(),
-        flow_id=flow_id,
-        org_id=scope.org_id,
-        sandbox_name=scope.sandbox_name,
-        params=request.params,
-        created_by=scope.user,
-        created_client=scope.client_id,
-    )
-    return {"items": [created]}
+    return {"items": [_on_demand(session, scope, request.flowId, request.params)]}
 
 
 def run_now(session: Session, scope: Scope, flow_id: str) -> dict[str, str]:
     """The UI's "Run now": an on-demand run of any flow (``POST /runs`` keeps Adobe's once-only rule)."""
+    return _on_demand(session, scope, flow_id, None, any_schedule=True)
+
+
+def _on_demand(
+    session: Session,
+    scope: Scope,
+    flow_id: str,
+    params: dict[str, Any] | None,
+    *,
+    any_schedule: bool = False,
+) -> dict[str, str]:
     return runtime.create_run_for_flow(
         session.connection(),
         flow_id=flow_id,
         org_id=scope.org_id,
         sandbox_name=scope.sandbox_name,
+        params=params,
         created_by=scope.user,
         created_client=scope.client_id,
-        any_schedule=True,
+        any_schedule=any_schedule,
     )
 
 

@@ -9,6 +9,8 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.api.auth import HeaderPolicy, SandboxCache
+from headwater.api.services.connections import Connections
+from headwater.api.services.explore import Explorer
 from headwater.api.tokens import TokenService
 from headwater.core.settings import Settings
 from headwater.specs import SpecRegistry, load_registry
@@ -35,6 +37,14 @@ class AppState:
     )
     db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
     ui_session_key: str = ""  # signs the web UI's session cookie (a sub-key: never the encryption key)
+
+    def connections(self) -> Connections:
+        """The base-connection service (secrets sealed with this app's key)."""
+        return Connections(self.specs, self.secret_box)
+
+    def explorer(self) -> Explorer:
+        """Test and explore base connections through their connectors."""
+        return Explorer(self.connections(), self.settings)
 
 
 def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bool = True) -> AppState:

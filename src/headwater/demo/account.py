@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from headwater.api.services.connections import AuthIn, Connections, CreateConnection, SpecRef
+from headwater.api.services.connections import AuthIn, CreateConnection, SpecRef
 from headwater.api.state import AppState
 from headwater.demo.emulator import DemoEmulator
 from headwater.specs import SALESFORCE_SPEC_ID
@@ -14,7 +14,7 @@ DEMO_ACCOUNT_NAME = "Demo Salesforce"
 
 def ensure_demo_account(state: AppState, scope: Scope, emulator: DemoEmulator) -> tuple[str, bool]:
     """(connection id, created). An existing account is pointed at the emulator's current URL."""
-    connections = Connections(state.specs, state.secret_box)
+    connections = state.connections()
     with state.sessions() as session, session.begin():
         for row in resources.iter_scope(session, scope, "connections"):
             if row.document.get("name") != DEMO_ACCOUNT_NAME:

@@ -40,6 +40,10 @@ class SpecCatalog:
     def all(self) -> list[dict[str, Any]]:
         return [copy.deepcopy(spec) for spec in self.by_id.values()]
 
+    def sources(self) -> list[dict[str, Any]]:
+        """The connection specs a user connects an account of (``attributes.isSource``)."""
+        return [spec for spec in self.all() if (spec.get("attributes") or {}).get("isSource")]
+
 
 @dataclass
 class SpecRegistry:

@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from importlib import resources
 from typing import Any, TypeVar
 
+from anyio import to_thread
 from fastapi import Request
 from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
@@ -108,6 +109,13 @@ def state_of(request: Request) -> AppState:
 async def call(request: Request, work: Callable[[Session], T], *, read_only: bool = False) -> T:
     """Run service-layer work in one transaction off the event loop (as the API routes do)."""
     return await in_transaction(request, work, read_only=read_only)
+
+
+async def explore(request: Request, user: User, account_id: str, params: dict[str, str]) -> Any:
+    """``GET /connections/{id}/explore``'s work: load the account (DB), then ask its connector (thread)."""
+    explorer = state_of(request).explorer()
+    ref = await call(request, lambda db: explorer.load(db, user.scope, account_id), read_only=True)
+    return await to_thread.run_sync(explorer.explore, ref, params)
 
 
 def error_text(exc: BaseException) -> str:

@@ -27,8 +27,7 @@ PATCH_BODY = {
 
 
 def service(request: Request) -> Connections:
-    state = app_state(request)
-    return Connections(state.specs, state.secret_box)
+    return app_state(request).connections()
 
 
 @router.post(
@@ -103,7 +102,7 @@ async def delete_connection(request: Request, connection_id: str) -> Response:
 
 
 def explorer(request: Request) -> Explorer:
-    return Explorer(service(request), app_state(request).settings)
+    return app_state(request).explorer()
 
 
 @router.get("/connections/{connection_id}/test", summary="Test a base connection")

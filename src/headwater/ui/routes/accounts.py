@@ -13,8 +13,7 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from headwater.api.services.connections import MASK, AuthIn, Connections, CreateConnection, SpecRef
-from headwater.api.services.explore import Explorer
+from headwater.api.services.connections import MASK, AuthIn, CreateConnection, SpecRef
 from headwater.core.errors import FlowError, HeadwaterError
 from headwater.ui import forms, web
 
@@ -23,20 +22,11 @@ CurrentUser = Annotated[web.User, Depends(web.current_user)]
 PREVIEW_ROWS = 100
 
 
-def _connections(request: Request) -> Connections:
-    state = web.state_of(request)
-    return Connections(state.specs, state.secret_box)
-
-
-def _explorer(request: Request) -> Explorer:
-    return Explorer(_connections(request), web.state_of(request).settings)
-
-
 def _source_spec(request: Request, spec_id: str) -> dict[str, Any]:
-    spec = web.state_of(request).specs.connection_specs.get(spec_id)
-    if spec is None or not spec.get("attributes", {}).get("isSource"):
-        raise HTTPException(404)
-    return spec
+    for spec in web.state_of(request).specs.connection_specs.sources():
+        if spec["id"] == spec_id:
+            return spec
+    raise HTTPException(404)
 
 
 def _auth_spec(spec: dict[str, Any], name: str | None) -> dict[str, Any]:
@@ -81,7 +71,7 @@ async def connect_test(request: Request, user: CurrentUser, spec_id: str) -> Res
     form = await _form(request)
     auth_spec = _auth_spec(spec, form.get("auth_spec"))
     params = forms.params_from_form(forms.fields_of(auth_spec), form)
-    explorer = _explorer(request)
+    explorer = web.state_of(request).explorer()
     try:
         result = await to_thread.run_sync(explorer.test_unsaved, spec["id"], auth_spec["name"], params)
     except HeadwaterError as exc:
@@ -97,7 +87,7 @@ async def connect(request: Request, user: CurrentUser, spec_id: str) -> Response
     fields = forms.fields_of(auth_spec)
     params = forms.params_from_form(fields, form)
     name = form.get("name", "").strip()
-    connections = _connections(request)
+    connections = web.state_of(request).connections()
     try:
         if not name:
             raise FlowError("1000-400", "Bad request", "Give the account a name.")
@@ -128,19 +118,19 @@ async def connect(request: Request, user: CurrentUser, spec_id: str) -> Response
 
 @router.get("/accounts", response_class=HTMLResponse)
 async def accounts(request: Request, user: CurrentUser) -> Response:
-    connections = _connections(request)
+    connections = web.state_of(request).connections()
     listed = await web.call(request, lambda db: connections.list(db, user.scope, []), read_only=True)
-    specs = web.state_of(request).specs.connection_specs
-    items = []
-    for item in listed.get("items", []):
-        spec = specs.by_id.get(item.get("connectionSpec", {}).get("id", ""), {})
-        if spec.get("attributes", {}).get("isSource"):
-            items.append({**item, "specName": spec.get("name", "?")})
+    sources = {spec["id"]: spec["name"] for spec in web.state_of(request).specs.connection_specs.sources()}
+    items = [
+        {**item, "specName": sources[spec_id]}
+        for item in listed.get("items", [])
+        if (spec_id := item.get("connectionSpec", {}).get("id")) in sources
+    ]
     return web.page(request, "accounts/list.html", {"items": items})
 
 
 def _load(request: Request, user: web.User, account_id: str) -> Any:
-    connections = _connections(request)
+    connections = web.state_of(request).connections()
 
     def work(db: Session) -> dict[str, Any]:
         body: dict[str, Any] = connections.get(db, user.scope, account_id)["items"][0]
@@ -194,7 +184,7 @@ async def edit_account(request: Request, user: CurrentUser, account_id: str) -> 
             ops.append({"op": "add", "path": path, "value": params[field.name]})
         elif not field.secret and field.name in found.get("auth", {}).get("params", {}):
             ops.append({"op": "remove", "path": path})
-    connections = _connections(request)
+    connections = web.state_of(request).connections()
     try:
         if not form.get("name", "").strip():
             raise FlowError("1000-400", "Bad request", "Give the account a name.")
@@ -211,7 +201,7 @@ async def edit_account(request: Request, user: CurrentUser, account_id: str) -> 
 
 @router.post("/accounts/{account_id}/test", response_class=HTMLResponse)
 async def test_account(request: Request, user: CurrentUser, account_id: str) -> Response:
-    explorer = _explorer(request)
+    explorer = web.state_of(request).explorer()
     try:
         ref = await web.call(request, lambda db: explorer.load(db, user.scope, account_id), read_only=True)
         result = await to_thread.run_sync(explorer.test, ref)
@@ -228,7 +218,7 @@ async def confirm_delete(request: Request, user: CurrentUser, account_id: str) -
 
 @router.post("/accounts/{account_id}/delete", response_class=HTMLResponse)
 async def delete_account(request: Request, user: CurrentUser, account_id: str) -> Response:
-    connections = _connections(request)
+    connections = web.state_of(request).connections()
     found = await _load(request, user, account_id)
     try:
         await web.call(request, lambda db: connections.delete(db, user.scope, account_id))
@@ -244,13 +234,11 @@ async def delete_account(request: Request, user: CurrentUser, account_id: str) -
 
 @router.get("/accounts/{account_id}/explore", response_class=HTMLResponse)
 async def explore(request: Request, user: CurrentUser, account_id: str, q: str = "") -> Response:
-    explorer = _explorer(request)
     found = await _load(request, user, account_id)
     error = None
     objects: list[dict[str, Any]] = []
     try:
-        ref = await web.call(request, lambda db: explorer.load(db, user.scope, account_id), read_only=True)
-        objects = await to_thread.run_sync(explorer.explore, ref, {"objectType": "root"})
+        objects = await web.explore(request, user, account_id, {"objectType": "root"})
     except HeadwaterError as exc:
         error = web.error_text(exc)
     needle = q.strip().lower()
@@ -262,14 +250,12 @@ async def explore(request: Request, user: CurrentUser, account_id: str, q: str =
 
 @router.get("/accounts/{account_id}/explore/{object_name}", response_class=HTMLResponse)
 async def explore_object(request: Request, user: CurrentUser, account_id: str, object_name: str) -> Response:
-    explorer = _explorer(request)
     found = await _load(request, user, account_id)
     error = None
     table: dict[str, Any] = {"schema": {"columns": []}, "data": []}
     try:
-        ref = await web.call(request, lambda db: explorer.load(db, user.scope, account_id), read_only=True)
         params = {"objectType": "table", "object": object_name, "preview": "true"}
-        table = await to_thread.run_sync(explorer.explore, ref, params)
+        table = await web.explore(request, user, account_id, params)
     except HeadwaterError as exc:
         error = web.error_text(exc)
     columns = table.get("schema", {}).get("columns", [])

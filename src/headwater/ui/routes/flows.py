@@ -12,14 +12,11 @@ from __future__ import annotations
 from html import escape
 from typing import Annotated, Any
 
-from anyio import to_thread
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
 from headwater.api.services import datasets, mapping_sets, runs
-from headwater.api.services.connections import Connections
-from headwater.api.services.explore import Explorer
 from headwater.api.services.flows import CreateFlow, Flows
 from headwater.api.services.source_connections import (
     CreateSourceConnection,
@@ -50,37 +47,22 @@ def _flows(request: Request) -> Flows:
     return Flows(web.state_of(request).specs)
 
 
-def _explorer(request: Request) -> Explorer:
-    state = web.state_of(request)
-    return Explorer(Connections(state.specs, state.secret_box), state.settings)
-
-
 # --- the builder: source, columns, dataset, mapping, schedule, review, create ---------------------------
 
 
 async def _accounts(request: Request, user: web.User) -> list[dict[str, Any]]:
     state = web.state_of(request)
-    connections = Connections(state.specs, state.secret_box)
+    connections = state.connections()
     body = await web.call(request, lambda db: connections.list(db, user.scope, []), read_only=True)
-    sources = {
-        spec["id"]
-        for spec in state.specs.connection_specs.all()
-        if (spec.get("attributes") or {}).get("isSource")
-    }
+    sources = {spec["id"] for spec in state.specs.connection_specs.sources()}
     return [item for item in body.get("items", []) if (item.get("connectionSpec") or {}).get("id") in sources]
-
-
-async def _explore(request: Request, user: web.User, account: str, params: dict[str, str]) -> Any:
-    explorer = _explorer(request)
-    ref = await web.call(request, lambda db: explorer.load(db, user.scope, account), read_only=True)
-    return await to_thread.run_sync(explorer.explore, ref, params)
 
 
 async def _objects(request: Request, user: web.User, account: str) -> tuple[list[dict[str, Any]], str]:
     if not account:
         return [], ""
     try:
-        found = await _explore(request, user, account, {"objectType": "root"})
+        found = await web.explore(request, user, account, {"objectType": "root"})
     except HeadwaterError as exc:
         return [], web.error_text(exc)
     return [item for item in found if item.get("type") == "table"], ""
@@ -90,7 +72,7 @@ async def _columns(
     request: Request, user: web.User, account: str, table: str
 ) -> tuple[list[dict[str, Any]], str]:
     try:
-        found = await _explore(request, user, account, {"objectType": "table", "object": table})
+        found = await web.explore(request, user, account, {"objectType": "table", "object": table})
     except HeadwaterError as exc:
         return [], web.error_text(exc)
     return list((found.get("schema") or {}).get("columns") or []), ""
@@ -274,10 +256,10 @@ def _create_all(request: Request, user: web.User, draft: Draft, explored: list[d
     state = web.state_of(request)
     scope = user.scope
     flows = _flows(request)
-    sources = SourceConnections(state.specs, _explorer(request))
+    sources = SourceConnections(state.specs, web.state_of(request).explorer())
 
     def work(db: Session) -> str:
-        base = Connections(state.specs, state.secret_box).get(db, scope, draft.account)["items"][0]
+        base = state.connections().get(db, scope, draft.account)["items"][0]
         spec_id = str((base.get("connectionSpec") or {}).get("id", ""))
         flow_spec = next(
             (s for s in state.specs.flow_specs.all() if spec_id in s.get("sourceConnectionSpecIds", [])), None
@@ -365,7 +347,7 @@ class _Ends:
     """A flow's ends as ``GET /sourceConnections/{id}`` and ``GET /targetConnections/{id}`` show them."""
 
     def __init__(self, request: Request) -> None:
-        self.sources = SourceConnections(web.state_of(request).specs, _explorer(request))
+        self.sources = SourceConnections(web.state_of(request).specs, web.state_of(request).explorer())
         self.targets = TargetConnections()
 
     @staticmethod

@@ -18,11 +18,8 @@ def source_specs(request: Request, query: str = "") -> dict[str, list[dict[str, 
     """Source connection specs matching ``query`` (name or category), grouped by category."""
     needle = query.strip().lower()
     groups: dict[str, list[dict[str, Any]]] = defaultdict(list)
-    for spec in web.state_of(request).specs.connection_specs.all():
-        attributes = spec.get("attributes", {})
-        if not attributes.get("isSource"):
-            continue
-        category = str(attributes.get("category", "Other"))
+    for spec in web.state_of(request).specs.connection_specs.sources():
+        category = str(spec["attributes"].get("category", "Other"))
         if needle and needle not in spec["name"].lower() and needle not in category.lower():
             continue
         groups[category].append(spec)

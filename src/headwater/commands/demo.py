@@ -246,7 +246,7 @@ def _report(console: Any, settings: Settings, credentials: Any, flows: list[Any]
     from headwater.lake import Lake
     from headwater.lake.query import register_views
 
-    lake = Lake(settings.resolved_lake_root)
+    lake = Lake.from_settings(settings)
     con = duckdb.connect()
     views = {
         f.dataset_id: lake.dataset(credentials.org_id, credentials.sandbox_name, f.dataset_id).uri

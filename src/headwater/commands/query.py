@@ -43,7 +43,7 @@ def query(sql: str, data_dir: Path | None, lake_root: str | None, aliases: tuple
     settings = load_settings(**overrides)
     alias_map = dict(a.split("=", 1) for a in aliases if "=" in a)
     try:
-        con = connect(Lake(settings.resolved_lake_root), alias_map)
+        con = connect(Lake.from_settings(settings), alias_map)
         result = con.execute(sql)
         names = [column[0] for column in result.description or []]
         rows = result.fetchall()

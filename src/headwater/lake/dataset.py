@@ -19,6 +19,7 @@ from deltalake import DeltaTable
 
 from headwater.core.errors import TerminalError
 from headwater.core.ids import new_id
+from headwater.core.settings import Settings
 from headwater.lake.evolution import delta_schema
 from headwater.lake.nesting import flatten_schema
 from headwater.lake.staging import owner_is_gone
@@ -62,6 +63,11 @@ class Lake:
             self.staging_root = Path(tempfile.gettempdir()) / "headwater-staging"
         else:
             self.staging_root = Path(self.root) / STAGING_DIR
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Lake:
+        """The deployment's lake (``HEADWATER_LAKE_ROOT``): where runs write and every reader looks."""
+        return cls(settings.resolved_lake_root)
 
     def dataset(self, org: str, sandbox: str, dataset_id: str) -> Dataset:
         parts = (_check_segment("org", org), _check_segment("sandbox", sandbox))

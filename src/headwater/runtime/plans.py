@@ -37,7 +37,7 @@ DEFAULT_FACTORY = "headwater.runtime.plans:dataflow_plan_builder"
 def lake_writer(settings: Settings) -> WriterFactory:
     """Writers of the lake under ``settings.resolved_lake_root``; staging is keyed by run id, so a retried
     run discards its earlier partial staging."""
-    lake = Lake(settings.resolved_lake_root)
+    lake = Lake.from_settings(settings)
 
     def open_writer(dataflow: Dataflow, context: RunContext) -> LakeRunWriter:
         return lake.dataset(dataflow.org_id, dataflow.sandbox_name, dataflow.dataset_id).open_writer(

@@ -20,7 +20,6 @@ from sqlalchemy.orm import Session
 
 from headwater.api import patch
 from headwater.core.errors import FlowError, ValidationFailed
-from headwater.core.settings import Settings
 from headwater.core.timeutil import datetime_to_ms
 from headwater.lake import Lake
 from headwater.lake.dataset import Column
@@ -168,11 +167,6 @@ class Landed:
     rows: int
     last_commit: int | None
     columns: list[Column]
-
-
-def open_lake(settings: Settings) -> Lake:
-    """The lake the runtime writes into (``plans.dataflow_plan_builder`` opens the same root)."""
-    return Lake(settings.resolved_lake_root)
 
 
 def landed(lake: Lake, scope: Scope, dataset_id: str) -> Landed:

@@ -16,6 +16,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from headwater.api.services import datasets
 from headwater.core.errors import FlowError, HeadwaterError
+from headwater.lake import Lake
 from headwater.ui import web
 
 router = APIRouter()
@@ -30,7 +31,7 @@ async def dataset_list(request: Request, user: CurrentUser) -> Response:
         lambda db: datasets.list_datasets(db, user.scope, {"limit": str(datasets.MAX_LIMIT)}),
         read_only=True,
     )
-    lake = datasets.open_lake(web.state_of(request).settings)
+    lake = Lake.from_settings(web.state_of(request).settings)
 
     def read() -> dict[str, datasets.Landed]:
         return {key: datasets.landed(lake, user.scope, key) for key in listed}
@@ -56,7 +57,7 @@ async def dataset_detail(request: Request, user: CurrentUser, dataset_id: str) -
     except FlowError as exc:
         missing = {"title": "Dataset not found", "message": web.error_text(exc)}
         return web.page(request, "error.html", missing, status_code=404)
-    lake = datasets.open_lake(web.state_of(request).settings)
+    lake = Lake.from_settings(web.state_of(request).settings)
 
     def read() -> tuple[datasets.Landed, tuple[list[str], list[tuple[Any, ...]]]]:
         return (

@@ -193,7 +193,8 @@ def _run_with_progress(
     """One run per flow, followed to the end; a failed run stops the demo with its error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from headwater.demo.provision import DemoError, flow_runs, get_run, run_error, run_status
+    from headwater.api.services.runs import run_rows
+    from headwater.demo.provision import DemoError, flow_runs, get_run
 
     # A new flow's first slot is due at once: the scheduler creates its run within a tick (a full load).
     # An existing flow gets a run now, as the UI's "Run now" makes it: it reads what changed since.
@@ -223,14 +224,17 @@ def _run_with_progress(
                     if not runs:
                         continue
                     run_ids[flow_id] = runs[0]["id"]
-                run = get_run(api, run_ids[flow_id])
-                status, read, written, failed = run_status(run)
+                run = run_rows([get_run(api, run_ids[flow_id])])[0]
+                status, read, written, failed = run.state, run.records_in, run.records_out, run.records_failed
                 task = tasks[flow_id]
                 if not flow.created:  # an incremental run reads only what changed
                     progress.update(task, total=max(read, 1))
                 progress.update(task, completed=read, status=status)
                 if status == "failed":
-                    raise DemoError(f"the {flow.object.name} run {run['id']} failed: {run_error(run)}")
+                    reasons = (
+                        "; ".join(f"{e['code']}: {e['message']}" for e in run.errors) or "no error reported"
+                    )
+                    raise DemoError(f"the {flow.object.name} run {run.id} failed: {reasons}")
                 if status == "success":
                     progress.update(task, status=f"success: {written:,} records written, {failed:,} failed")
                     del pending[flow_id]

@@ -18,7 +18,6 @@ FLOWSERVICE = "/data/foundation/flowservice"
 CATALOG = "/data/foundation/catalog"
 CONVERSION = "/data/foundation/conversion"
 SCHEMA_REF = "https://ns.adobe.com/headwater/schemas/demo"
-FINISHED = frozenset({"success", "failed"})
 
 
 class DemoError(Exception):
@@ -254,20 +253,3 @@ def flow_runs(api: Api, flow_id: str) -> list[dict[str, Any]]:
 def get_run(api: Api, run_id: str) -> dict[str, Any]:
     run: dict[str, Any] = api.call("GET", f"{FLOWSERVICE}/runs/{run_id}", "reading a run")["items"][0]
     return run
-
-
-def run_status(run: dict[str, Any]) -> tuple[str, int, int, int]:
-    """(status, records read, records written, records failed) of a run document."""
-    metrics = run.get("metrics", {})
-    records = metrics.get("recordSummary", {})
-    return (
-        str(metrics.get("statusSummary", {}).get("status", "scheduled")),
-        int(records.get("inputRecordCount", 0)),
-        int(records.get("outputRecordCount", 0)),
-        int(records.get("failedRecordCount", 0)),
-    )
-
-
-def run_error(run: dict[str, Any]) -> str:
-    errors = run.get("metrics", {}).get("statusSummary", {}).get("errors", [])
-    return "; ".join(f"{e.get('code')}: {e.get('message')}" for e in errors) or "no error reported"

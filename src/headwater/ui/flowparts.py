@@ -11,6 +11,8 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
+from headwater.api.services.runs import RunRow
+
 FREQUENCIES = ("once", "minute", "hour", "day", "week")
 SOURCE_TYPES = (("ATTRIBUTE", "Field"), ("EXPRESSION", "Expression"), ("CONSTANT", "Constant"))
 DATE_TYPES = frozenset({"date-time", "datetime", "date"})
@@ -164,67 +166,6 @@ def date_columns(columns: Sequence[Mapping[str, Any]]) -> list[str]:
 
 
 # --- runs ------------------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RunRow:
-    id: str
-    state: str
-    trigger: str
-    records_in: int
-    records_out: int
-    records_failed: int
-    started: int | None
-    completed: int | None
-    created: int
-    errors: list[dict[str, str]]
-
-    @property
-    def duration_ms(self) -> int | None:
-        if self.started is None or self.completed is None:
-            return None
-        return max(0, int(self.completed) - int(self.started))
-
-    @property
-    def active(self) -> bool:
-        return self.state in ("scheduled", "inProgress", "pending", "queued")
-
-
-def run_rows(documents: Sequence[Mapping[str, Any]]) -> list[RunRow]:
-    """Runs as the API renders them (``runtime.run_document``) -> the monitor's rows, newest first."""
-    rows = []
-    for doc in documents:
-        metrics = doc.get("metrics") or {}
-        records = metrics.get("recordSummary") or {}
-        duration = metrics.get("durationSummary") or {}
-        status = metrics.get("statusSummary") or {}
-        trigger = next(
-            (
-                str(((a.get("statusSummary") or {}).get("extensions") or {}).get("type", ""))
-                for a in doc.get("activities") or []
-                if a.get("id") == "copyActivity"
-            ),
-            "",
-        )
-        rows.append(
-            RunRow(
-                id=str(doc["id"]),
-                state=str(doc.get("state", "")),
-                trigger=trigger,
-                records_in=int(records.get("inputRecordCount", 0)),
-                records_out=int(records.get("outputRecordCount", 0)),
-                records_failed=int(records.get("failedRecordCount", 0)),
-                started=duration.get("startedAtUTC"),
-                completed=duration.get("completedAtUTC"),
-                created=int(doc.get("createdAt") or 0),
-                errors=[
-                    {"code": str(e.get("code", "")), "message": str(e.get("message", ""))}
-                    for e in status.get("errors") or []
-                    if isinstance(e, Mapping)
-                ],
-            )
-        )
-    return rows
 
 
 # --- the chart ------------------------------------------------------------------------------------

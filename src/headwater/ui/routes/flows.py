@@ -35,7 +35,6 @@ from headwater.ui.flowparts import (
     date_columns,
     default_start,
     run_chart,
-    run_rows,
 )
 
 router = APIRouter()
@@ -379,7 +378,7 @@ async def flow_list(request: Request, user: CurrentUser) -> Response:
                 {
                     "flow": flow,
                     "object": ends.table(db, user, flow),
-                    "last_run": next(iter(run_rows(latest.get("items", []))), None),
+                    "last_run": next(iter(runs.run_rows(latest.get("items", []))), None),
                     "next_run": flows.next_run_at(db, str(flow["id"])),
                 }
             )
@@ -401,7 +400,7 @@ async def _flow_view(request: Request, user: web.User, flow_id: str) -> dict[str
             "flow": flow,
             "object": ends.table(db, user, flow),
             "dataset_id": ends.dataset(db, user, flow),
-            "runs": run_rows(listed.get("items", [])),
+            "runs": runs.run_rows(listed.get("items", [])),
             "next_run": flows.next_run_at(db, flow_id),
         }
 

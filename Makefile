@@ -23,6 +23,7 @@ serve: setup
 lint: setup
 	$(BIN)/ruff check src tests bench examples
 	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/lint-imports
 
 typecheck: setup
 	$(BIN)/mypy

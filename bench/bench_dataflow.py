@@ -27,19 +27,19 @@ import httpx
 from bench.bench_connector import CLIENT, VERSION
 from bench.bench_emulator import _start_emulator
 
-SALESFORCE = "cfc0fee1-7dc0-40ef-b73e-d8b134c436f5"
-DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
-
 
 def _setup(url: str, ca: str, data_dir: str) -> tuple[Any, Any, str, str]:
     """A store with one once-flow from the emulator's Account table into dataset ``accounts``."""
+    import sqlalchemy as sa
     from sqlalchemy.orm import Session
 
+    from headwater.core.scope import Scope
     from headwater.core.settings import load_settings
-    from headwater.runtime.runs import register_flow
-    from headwater.store import db, resources, tenants
+    from headwater.flows.runs import register_flow
+    from headwater.store import db, tenants
     from headwater.store.crypto import SecretBox, load_secret_key
-    from headwater.store.resources import Scope
+    from headwater.store.models import Flow
+    from headwater.store.testing import ONCE, stored_dataflow
 
     settings = load_settings(data_dir=Path(data_dir), ca_bundle=Path(ca))
     engine = db.make_engine(settings.resolved_database_url)
@@ -48,48 +48,28 @@ def _setup(url: str, ca: str, data_dir: str) -> tuple[Any, Any, str, str]:
     with Session(engine) as session, session.begin():
         org = tenants.default_org(session) or tenants.create_org(session, "Bench", is_default=True)
         scope = Scope(org.id, "prod", "bench")
-        existing = list(resources.iter_scope(session, scope, "flows"))
+        existing = session.scalars(sa.select(Flow.id).where(Flow.org_id == org.id)).first()
         if existing:
-            return settings, engine, org.id, existing[0].id
-        base = resources.create(
+            return settings, engine, org.id, existing
+        flow_id = stored_dataflow(
             session,
+            box,
             scope,
-            "connections",
-            {
-                "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
-                "auth": {
-                    "specName": "OAuth2 Client Credential",
-                    "params": {"environmentUrl": url, "clientId": CLIENT[0], "apiVersion": VERSION},
-                },
-            },
-            secrets=box.seal({"clientSecret": CLIENT[1]}),
+            auth_spec="OAuth2 Client Credential",
+            auth_params={"environmentUrl": url, "clientId": CLIENT[0], "apiVersion": VERSION},
+            secrets={"clientSecret": CLIENT[1]},
+            table="Account",
+            columns=[],
+            dataset_id="accounts",
         )
-        source = resources.create(
-            session,
-            scope,
-            "sourceConnections",
-            {"baseConnectionId": base.id, "params": {"tableName": "Account"}},
-        )
-        target = resources.create(session, scope, "targetConnections", {"params": {"dataSetId": "accounts"}})
-        schedule = {"startTime": "4102444800", "frequency": "once"}
-        flow = resources.create(
-            session,
-            scope,
-            "flows",
-            {
-                "sourceConnectionIds": [source.id],
-                "targetConnectionIds": [target.id],
-                "scheduleParams": schedule,
-            },
-        )
-        register_flow(session, flow_id=flow.id, org_id=org.id, sandbox_name="prod", schedule_params=schedule)
-        return settings, engine, org.id, flow.id
+        register_flow(session, flow_id=flow_id, org_id=org.id, sandbox_name="prod", schedule_params=ONCE)
+        return settings, engine, org.id, flow_id
 
 
 def child_run(url: str, ca: str, data_dir: str) -> dict[str, Any]:
+    from headwater.flows.runs import create_run_for_flow, get_run
     from headwater.runtime.executor import RunExecutor
     from headwater.runtime.plans import dataflow_plan_builder
-    from headwater.runtime.runs import create_run_for_flow, get_run
 
     settings, engine, org_id, flow_id = _setup(url, ca, data_dir)
     with engine.begin() as conn:

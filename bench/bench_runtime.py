@@ -18,9 +18,10 @@ import pyarrow as pa
 from deltalake import write_deltalake
 
 from headwater.connectors.base import ReadBatch
+from headwater.flows.runs import create_run_for_flow
+from headwater.flows.testing import registered_flow
 from headwater.runtime.executor import RunExecutor
 from headwater.runtime.ports import CommitResult, RunContext, RunPlan
-from headwater.runtime.runs import create_run_for_flow, register_flow
 from headwater.store.db import make_engine, upgrade
 
 
@@ -92,7 +93,7 @@ def timed_run(workdir: Path, name: str, batches: list[pa.RecordBatch], writer_fa
     engine = make_engine(f"sqlite:///{workdir / (name + '.db')}")
     upgrade(engine)
     with engine.begin() as conn:
-        register_flow(
+        registered_flow(
             conn,
             flow_id="f",
             org_id="o",

@@ -9,8 +9,9 @@ import json
 import sys
 from datetime import UTC, datetime
 
-from headwater.core.errors import FlowError
-from headwater.runtime.schedule import due_slot, parse_schedule
+from headwater.api.error_codes import code_of
+from headwater.core.errors import DomainError
+from headwater.flows.schedule import due_slot, parse_schedule
 
 
 def iso(epoch_seconds: int) -> str:
@@ -23,8 +24,8 @@ def main(argv: list[str]) -> int:
     )
     try:
         schedule = parse_schedule(params)
-    except FlowError as exc:
-        print(f"FLOW-{exc.code}: {exc.message}")
+    except DomainError as exc:
+        print(f"FLOW-{code_of(exc)[0]}: {exc.message}")
         return 1
     next_slot = None
     for _ in range(3):

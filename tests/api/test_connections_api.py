@@ -198,14 +198,15 @@ def test_patch_leaf_keeps_other_secrets(app: Any, caller: Caller) -> None:
     )
     state = app.state.headwater
     with state.sessions() as session:
-        from headwater.store import resources
+        from headwater.store.models import Connection
 
-        row = session.get(resources.Resource, ("connections", created["id"]))
+        row = session.get(Connection, created["id"])
+        assert row is not None
         assert state.secret_box.open(row.secrets) == {
             "password": "pw-Very-Secret-1",
             "securityToken": "tok-Secret-2",
         }
-        assert "password" not in row.document["auth"]["params"]
+        assert "password" not in (row.auth_params or {}) and row.auth_params["username"] == "new-user"
 
 
 def test_patch_without_if_match_is_1403(caller: Caller) -> None:

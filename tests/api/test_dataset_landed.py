@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pyarrow as pa
 
-from headwater.api.services import datasets
+from headwater.catalog import datasets
+from headwater.core.scope import Scope
 from headwater.lake import Lake
 from headwater.lake.nesting import nest_batch
-from headwater.store.resources import Scope
 
 SCOPE = Scope(org_id="org-a", sandbox_name="prod", client_id="client")
 

@@ -20,7 +20,7 @@ from api_support import (
 )
 from fastapi import FastAPI
 
-from headwater.runtime.runs import flow_state
+from headwater.flows.runs import flow_state
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from starlette.testclient import TestClient
 from headwater.api.app import create_app
 from headwater.api.auth import caller as caller_of
 from headwater.api.auth import check_request
-from headwater.store.resources import Scope
+from headwater.core.scope import Scope
 
 
 def test_failing_headers_on_an_unknown_route_or_method_still_answer_404_405(caller: Caller) -> None:

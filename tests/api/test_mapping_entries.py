@@ -3,7 +3,7 @@ validate-as-you-type uses it; the same engine as ``POST /mappingSets`` and the f
 
 from __future__ import annotations
 
-from headwater.api.services import mapping_sets
+from headwater.dataprep import mapping_sets
 
 
 def test_check_entries_reports_every_row() -> None:

@@ -26,8 +26,8 @@ from deltalake import DeltaTable
 from fastapi import FastAPI
 
 from headwater.core.errors import ConfigurationError
+from headwater.flows.dataflow import Dataflow
 from headwater.lake import Lake
-from headwater.runtime.dataflow import Dataflow
 from headwater.runtime.executor import RunExecutor
 from headwater.runtime.plans import dataflow_plan_builder
 from headwater.runtime.ports import RunContext

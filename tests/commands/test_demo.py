@@ -45,9 +45,21 @@ def demo(data_dir: Path) -> str:
     return result.stdout
 
 
+KINDS = {
+    "connections": "connections",
+    "sourceConnections": "source_connections",
+    "targetConnections": "target_connections",
+    "dataSets": "datasets",
+    "mappingSets": "mapping_sets",
+    "flows": "flows",
+}
+
+
 def resource_counts(data_dir: Path) -> dict[str, int]:
     with sqlite3.connect(data_dir / "headwater.db") as db:
-        return dict(db.execute("SELECT kind, count(*) FROM resources GROUP BY kind").fetchall())
+        return {
+            kind: db.execute(f"SELECT count(*) FROM {table}").fetchone()[0] for kind, table in KINDS.items()
+        }
 
 
 def datasets(data_dir: Path) -> dict[str, DeltaTable]:

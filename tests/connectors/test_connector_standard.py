@@ -6,10 +6,11 @@ from typing import Any
 
 import pytest
 
+from headwater.api.error_codes import code_of
 from headwater.connectors.registry import SALESFORCE_SPEC_ID, connector_class
 from headwater.connectors.salesforce import SalesforceConnector
 from headwater.connectors.testing import check_connector
-from headwater.core.errors import FlowError
+from headwater.core.errors import DomainError
 
 
 @pytest.mark.parametrize(
@@ -21,6 +22,6 @@ def test_standard_suite(make_connector: Any, spec: str, table: str) -> None:
 
 def test_registry_maps_the_spec_id() -> None:
     assert connector_class(SALESFORCE_SPEC_ID) is SalesforceConnector
-    with pytest.raises(FlowError) as info:
+    with pytest.raises(DomainError) as info:
         connector_class("c604ff05-7f1a-43c0-8e18-33bf874cb11c")
-    assert info.value.code == "1336-400"
+    assert code_of(info.value)[0] == "1336-400"

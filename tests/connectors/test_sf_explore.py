@@ -6,7 +6,8 @@ from typing import Any
 
 import pytest
 
-from headwater.core.errors import SourceObjectNotFound, ValidationFailed
+from headwater.api.error_codes import code_of
+from headwater.core.errors import Invalid, SourceObjectNotFound
 from headwater.emulators.salesforce.catalog import OBJECTS
 
 OBJECT_NAMES = [o.name for o in OBJECTS]
@@ -73,15 +74,15 @@ def test_table_without_preview_has_no_data(make_connector: Any) -> None:
 @pytest.mark.parametrize("name", ["Nope__c", "Account; DELETE", "Account WHERE Id != null", ""])
 def test_unknown_objects_are_flow_errors(make_connector: Any, name: str) -> None:
     connector = make_connector()
-    with pytest.raises((SourceObjectNotFound, ValidationFailed)) as info:
+    with pytest.raises((SourceObjectNotFound, Invalid)) as info:
         connector.explore("table", name)
-    assert info.value.status in (400, 404)
+    assert code_of(info.value)[0] in ("1003-404", "1337-400")
 
 
 def test_bad_object_type(make_connector: Any) -> None:
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(Invalid) as info:
         make_connector().explore("folder")
-    assert info.value.code == "1358-400"
-    with pytest.raises(ValidationFailed) as info:
+    assert code_of(info.value)[0] == "1358-400"
+    with pytest.raises(Invalid) as info:
         make_connector().explore("table")
-    assert info.value.code == "1337-400"
+    assert code_of(info.value)[0] == "1337-400"

@@ -1,4 +1,4 @@
-"""Resolving a stored flow (Adobe's documented shapes, stored as the routes will) into a run's parts."""
+"""Resolving a stored flow (typed rows, as the routes write them) into a run's parts."""
 
 from __future__ import annotations
 
@@ -7,76 +7,36 @@ import sqlalchemy as sa
 from cryptography.fernet import Fernet
 from sqlalchemy.orm import Session
 
-from headwater.runtime.dataflow import DataflowIncompleteError, dataset_path, resolve_dataflow
-from headwater.store import resources, tenants
+from headwater.core.scope import Scope
+from headwater.flows.dataflow import DataflowIncompleteError, dataset_path, resolve_dataflow
+from headwater.store import tenants
 from headwater.store.crypto import SecretBox
-from headwater.store.resources import Scope
+from headwater.store.testing import SALESFORCE, bare_flow, stored_dataflow
 
-SALESFORCE = "cfc0fee1-7dc0-40ef-b73e-d8b134c436f5"
-DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
+TRANSFORMATIONS = [
+    {
+        "name": "Copy",
+        "params": {"deltaColumn": {"name": "SystemModstamp", "dateFormat": "YYYY-MM-DD", "timezone": "UTC"}},
+    },
+    {"name": "Mapping", "params": {"mappingId": "500a9b747fcf4908a21917d49bd61780", "mappingVersion": 0}},
+]
 
 
-def store_tutorial_flow(session: Session, box: SecretBox, scope: Scope, *, flow: dict | None = None) -> str:
-    base = resources.create(
+def store_tutorial_flow(session: Session, box: SecretBox, scope: Scope) -> str:
+    return stored_dataflow(
         session,
+        box,
         scope,
-        "connections",
-        {
-            "name": "Salesforce",
-            "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
-            "auth": {
-                "specName": "Basic Authentication",
-                "params": {"environmentUrl": "https://127.0.0.1:9443", "username": "u@example.com"},
-            },
-        },
-        secrets=box.seal({"password": "pa55", "securityToken": "tok"}),
+        auth_spec="Basic Authentication",
+        auth_params={"environmentUrl": "https://127.0.0.1:9443", "username": "u@example.com"},
+        secrets={"password": "pa55", "securityToken": "tok"},
+        table="Account",
+        columns=["Id", "Name"],
+        dataset_id="5c8c3c555033b814b69f947f",
+        transformations=TRANSFORMATIONS,
+        schedule={"startTime": "1567411548", "frequency": "minute", "interval": "30"},
+        mapping=("500a9b747fcf4908a21917d49bd61780", 0),
     )
-    source = resources.create(
-        session,
-        scope,
-        "sourceConnections",
-        {
-            "name": "Salesforce source connection",
-            "baseConnectionId": base.id,
-            "data": {"format": "tabular"},
-            "params": {
-                "tableName": "Account",
-                "columns": [{"name": "Id", "type": "string"}, {"name": "Name", "type": "string"}],
-            },
-            "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
-        },
-    )
-    target = resources.create(
-        session,
-        scope,
-        "targetConnections",
-        {
-            "name": "Data Lake",
-            "data": {"format": "parquet_xdm"},
-            "params": {"dataSetId": "5c8c3c555033b814b69f947f"},
-            "connectionSpec": {"id": DATA_LAKE, "version": "1.0"},
-        },
-    )
-    document = flow or {
-        "name": "Salesforce dataflow",
-        "flowSpec": {"id": "14518937-270c-4525-bdec-c2ba7cce3860", "version": "1.0"},
-        "sourceConnectionIds": [source.id],
-        "targetConnectionIds": [target.id],
-        "transformations": [
-            {
-                "name": "Copy",
-                "params": {
-                    "deltaColumn": {"name": "SystemModstamp", "dateFormat": "YYYY-MM-DD", "timezone": "UTC"}
-                },
-            },
-            {
-                "name": "Mapping",
-                "params": {"mappingId": "500a9b747fcf4908a21917d49bd61780", "mappingVersion": 0},
-            },
-        ],
-        "scheduleParams": {"startTime": "1567411548", "frequency": "minute", "interval": "30"},
-    }
-    return resources.create(session, scope, "flows", document).id
 
 
 @pytest.fixture
@@ -101,7 +61,7 @@ def test_tutorial_flow_resolves_with_secrets_opened(
         "5c8c3c555033b814b69f947f",
         "SystemModstamp",
         "500a9b747fcf4908a21917d49bd61780",
-        "0",
+        0,
     )
     assert flow.schedule.period == 1800
     assert dataset_path("/lake/", flow) == f"/lake/{scope.org_id}/prod/5c8c3c555033b814b69f947f"
@@ -114,18 +74,9 @@ def test_missing_pieces_are_terminal_with_readable_messages(
     with Session(engine) as session, session.begin():
         with pytest.raises(DataflowIncompleteError, match="The flow nope does not exist"):
             resolve_dataflow(session, box, flow_id="nope", org_id=scope.org_id, sandbox_name="prod")
-        broken = store_tutorial_flow(
-            session,
-            box,
-            scope,
-            flow={
-                "sourceConnectionIds": ["gone"],
-                "targetConnectionIds": ["x"],
-                "scheduleParams": {"startTime": 1, "frequency": "once"},
-            },
-        )
-        with pytest.raises(DataflowIncompleteError, match="The source connection gone does not exist"):
-            resolve_dataflow(session, box, flow_id=broken, org_id=scope.org_id, sandbox_name="prod")
+        bare_flow(session, "no-ends", scope.org_id, "prod")
+        with pytest.raises(DataflowIncompleteError, match="The source connection id is missing"):
+            resolve_dataflow(session, box, flow_id="no-ends", org_id=scope.org_id, sandbox_name="prod")
         flow_id = store_tutorial_flow(session, box, scope)
         with pytest.raises(DataflowIncompleteError):  # another sandbox cannot see it
             resolve_dataflow(session, box, flow_id=flow_id, org_id=scope.org_id, sandbox_name="dev")

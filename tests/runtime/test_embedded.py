@@ -10,9 +10,10 @@ from pathlib import Path
 import sqlalchemy as sa
 from memory_parts import MemorySource, has_table, make_accounts, plan_builder, read_lake
 
+from headwater.flows.runs import list_runs
+from headwater.flows.testing import registered_flow
 from headwater.runtime.embedded import EmbeddedRuntime, dead_local_owners
 from headwater.runtime.executor import wait_for
-from headwater.runtime.runs import list_runs, register_flow
 from headwater.store.runtime_tables import runs
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
@@ -25,7 +26,7 @@ def test_due_flows_run_in_a_bounded_pool(engine: sa.Engine, tmp_path: Path) -> N
         flow_id = f"flow-{index}"
         sources[flow_id] = MemorySource(make_accounts(50, start=index * 1000), batch_size=10, delay=0.02)
         with engine.begin() as conn:
-            register_flow(
+            registered_flow(
                 conn,
                 flow_id=flow_id,
                 org_id=ORG,
@@ -73,8 +74,8 @@ def test_dead_local_owners_are_recognised() -> None:
 
 def test_serve_start_up_helper_creates_tables_and_honours_zero_workers(tmp_path: Path) -> None:
     from headwater.core.settings import load_settings
+    from headwater.flows.runs import create_run_for_flow
     from headwater.runtime.embedded import start_embedded_runtime
-    from headwater.runtime.runs import create_run_for_flow
     from headwater.store.db import make_engine, upgrade
 
     settings = load_settings(data_dir=tmp_path, embedded_workers=0)
@@ -83,7 +84,7 @@ def test_serve_start_up_helper_creates_tables_and_honours_zero_workers(tmp_path:
     source = MemorySource(make_accounts(5))
     idle = start_embedded_runtime(settings, engine, plan_builder(source, tmp_path / "t"))
     with engine.begin() as conn:
-        register_flow(
+        registered_flow(
             conn,
             flow_id="f",
             org_id=ORG,
@@ -110,10 +111,10 @@ def read_lake_rows(path: Path) -> int:
 
 
 def test_shutdown_hands_runs_in_flight_back_before_their_commit(engine: sa.Engine, tmp_path: Path) -> None:
-    from headwater.runtime.runs import create_run_for_flow, get_run
+    from headwater.flows.runs import create_run_for_flow, get_run
 
     with engine.begin() as conn:
-        register_flow(
+        registered_flow(
             conn,
             flow_id="f",
             org_id=ORG,

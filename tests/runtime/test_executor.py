@@ -22,6 +22,8 @@ from memory_parts import (
 
 from headwater.core.errors import SkippableError, TerminalError, TransientError
 from headwater.core.timeutil import now_ms
+from headwater.flows.runs import flow_state, get_run, retrigger_run
+from headwater.flows.testing import registered_flow
 from headwater.runtime.claims import claimable_run_ids
 from headwater.runtime.executor import (
     MAPPING_FAILED,
@@ -31,7 +33,6 @@ from headwater.runtime.executor import (
     RunExecutor,
     wait_for,
 )
-from headwater.runtime.runs import flow_state, get_run, register_flow, retrigger_run
 from headwater.store.runtime_tables import runs
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
@@ -40,11 +41,11 @@ NO_WAIT = Backoff(0, 0)
 
 def new_run(engine: sa.Engine) -> str:
     """Register a once flow (if needed) and create an on-demand run of it."""
-    from headwater.runtime.runs import create_run_for_flow
+    from headwater.flows.runs import create_run_for_flow
 
     with engine.begin() as conn:
         if flow_state(conn, "flow-1") is None:
-            register_flow(
+            registered_flow(
                 conn,
                 flow_id="flow-1",
                 org_id=ORG,

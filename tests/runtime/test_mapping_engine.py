@@ -9,9 +9,10 @@ from typing import Any
 import pyarrow as pa
 import pytest
 
-from headwater.core.errors import ValidationFailed
+from headwater.api.error_codes import code_of
+from headwater.core.errors import Invalid
+from headwater.dataprep.engine import compile_mapping_set, parse_expression
 from headwater.lake import Lake, nest_batch
-from headwater.runtime.mapping import MAPPING_ERROR_CODE, compile_mapping_set, parse_expression
 
 # Adobe's COL-CRM request, verbatim mappings (contract §7.10)
 COL_CRM_MAPPINGS: list[dict[str, Any]] = [
@@ -150,11 +151,11 @@ def test_functions() -> None:
 )
 def test_validation_errors_name_the_entry(mapping: dict[str, Any], reason: str, needle: str) -> None:
     mappings = [{"sourceAttribute": "Id", "destinationXdmPath": "Id"}, mapping]
-    with pytest.raises(ValidationFailed) as info:
+    with pytest.raises(Invalid) as info:
         compile_mapping_set(mappings, SOURCE)
     error = info.value
-    assert error.code == MAPPING_ERROR_CODE and error.status == 400
-    assert error.report["reason"] == reason and error.report["mappingIndex"] == 1
+    assert code_of(error)[0] == "1419-400"
+    assert error.details["reason"] == reason and error.details["mappingIndex"] == 1
     assert error.message.startswith("mapping #1") and needle in error.message
 
 
@@ -163,16 +164,16 @@ def test_duplicate_and_overlapping_destinations() -> None:
         {"sourceAttribute": "Id", "destinationXdmPath": "a.b"},
         {"sourceAttribute": "email", "destinationXdmPath": "a.b"},
     ]
-    with pytest.raises(ValidationFailed, match="already mapped by mapping #0") as info:
+    with pytest.raises(Invalid, match="already mapped by mapping #0") as info:
         compile_mapping_set(dup, SOURCE)
-    assert info.value.report["reason"] == "DUPLICATE_DESTINATION"
+    assert info.value.details["reason"] == "DUPLICATE_DESTINATION"
     overlap = [
         {"sourceAttribute": "Id", "destinationXdmPath": "a"},
         {"sourceAttribute": "email", "destinationXdmPath": "a.b"},
     ]
-    with pytest.raises(ValidationFailed, match="overlaps"):
+    with pytest.raises(Invalid, match="overlaps"):
         compile_mapping_set(overlap, SOURCE)
-    with pytest.raises(ValidationFailed, match="non-empty list"):
+    with pytest.raises(Invalid, match="non-empty list"):
         compile_mapping_set([], SOURCE)
 
 

@@ -14,10 +14,11 @@ import pytest
 import sqlalchemy as sa
 from memory_parts import MemorySource, make_accounts, plan_builder, read_lake
 
+from headwater.flows.runs import create_run_for_flow
+from headwater.flows.testing import registered_flow
 from headwater.runtime.executor import wait_for
 from headwater.runtime.ports import RunContext, RunPlan
 from headwater.runtime.queue_procrastinate import ProcrastinateRuntime, apply_queue_schema, build_app
-from headwater.runtime.runs import create_run_for_flow, register_flow
 from headwater.store.runtime_tables import runs
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
@@ -59,14 +60,14 @@ def test_two_workers_execute_every_run_exactly_once(
     start = int(time.time()) - 5
     with pg_engine.begin() as conn:
         for index in range(4):
-            register_flow(
+            registered_flow(
                 conn,
                 flow_id=f"flow-{index}",
                 org_id=ORG,
                 sandbox_name=SANDBOX,
                 schedule_params={"startTime": start, "frequency": "hour", "interval": 1},
             )
-        register_flow(
+        registered_flow(
             conn,
             flow_id="once",
             org_id=ORG,

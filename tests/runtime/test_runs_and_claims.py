@@ -8,7 +8,18 @@ import time
 import pytest
 import sqlalchemy as sa
 
-from headwater.core.errors import FlowError, NotFoundError
+from headwater.api.error_codes import code_of
+from headwater.core.errors import DomainError, NotFound
+from headwater.flows.runs import (
+    create_run_for_flow,
+    flow_state,
+    get_run,
+    last_run_details,
+    list_runs,
+    retrigger_run,
+    set_flow_enabled,
+)
+from headwater.flows.testing import registered_flow
 from headwater.runtime.claims import (
     claim_run,
     claimable_run_ids,
@@ -18,16 +29,6 @@ from headwater.runtime.claims import (
     touch_run,
 )
 from headwater.runtime.monitor import create_due_runs
-from headwater.runtime.runs import (
-    create_run_for_flow,
-    flow_state,
-    get_run,
-    last_run_details,
-    list_runs,
-    register_flow,
-    retrigger_run,
-    set_flow_enabled,
-)
 from headwater.store.runtime_tables import runs
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
@@ -37,7 +38,7 @@ START = 1_700_000_000
 def add_flow(engine: sa.Engine, flow_id: str = "flow-1", **schedule: object) -> None:
     params = schedule or {"startTime": str(START), "frequency": "hour", "interval": "1"}
     with engine.begin() as conn:
-        register_flow(conn, flow_id=flow_id, org_id=ORG, sandbox_name=SANDBOX, schedule_params=params)
+        registered_flow(conn, flow_id=flow_id, org_id=ORG, sandbox_name=SANDBOX, schedule_params=params)
 
 
 def run_count(engine: sa.Engine) -> int:
@@ -197,16 +198,16 @@ def test_on_demand_runs_need_a_once_flow(engine: sa.Engine) -> None:
     add_flow(engine, "hourly")
     add_flow(engine, "once", startTime=str(START), frequency="once")
     with engine.begin() as conn:
-        with pytest.raises(FlowError) as info:
+        with pytest.raises(DomainError) as info:
             create_run_for_flow(conn, flow_id="hourly", org_id=ORG, sandbox_name=SANDBOX)
-        assert info.value.code == "1386-400"
-        with pytest.raises(FlowError) as info:
+        assert code_of(info.value)[0] == "1386-400"
+        with pytest.raises(DomainError) as info:
             create_run_for_flow(conn, flow_id="missing", org_id=ORG, sandbox_name=SANDBOX)
-        assert info.value.code == "1430-400"
-        with pytest.raises(FlowError) as info:
+        assert code_of(info.value)[0] == "1430-400"
+        with pytest.raises(DomainError) as info:
             create_run_for_flow(conn, flow_id="once", org_id=ORG, sandbox_name="dev")
-        assert info.value.code == "1430-400"
-        with pytest.raises(FlowError) as info:
+        assert code_of(info.value)[0] == "1430-400"
+        with pytest.raises(DomainError) as info:
             create_run_for_flow(
                 conn,
                 flow_id="once",
@@ -214,7 +215,7 @@ def test_on_demand_runs_need_a_once_flow(engine: sa.Engine) -> None:
                 sandbox_name=SANDBOX,
                 params={"windowStartTime": "1651584991", "windowEndTime": "1651584000"},
             )
-        assert info.value.code == "1381-400"
+        assert code_of(info.value)[0] == "1381-400"
         created = create_run_for_flow(
             conn,
             flow_id="once",
@@ -242,9 +243,9 @@ def test_retrigger_only_failed_runs_of_enabled_flows(engine: sa.Engine) -> None:
     add_flow(engine)
     (run_id,) = create_due_runs(engine, now_seconds=START + 1)
     with engine.begin() as conn:
-        with pytest.raises(FlowError) as info:
+        with pytest.raises(DomainError) as info:
             retrigger_run(conn, run_id=run_id, org_id=ORG, sandbox_name=SANDBOX)
-        assert info.value.code == "1387-400"
+        assert code_of(info.value)[0] == "1387-400"
         claim_run(conn, run_id, "w1")
         fail_run(
             conn,
@@ -255,9 +256,9 @@ def test_retrigger_only_failed_runs_of_enabled_flows(engine: sa.Engine) -> None:
             retry_at=None,
         )
         set_flow_enabled(conn, "flow-1", False)
-        with pytest.raises(FlowError) as info:
+        with pytest.raises(DomainError) as info:
             retrigger_run(conn, run_id=run_id, org_id=ORG, sandbox_name=SANDBOX)
-        assert info.value.code == "1388-400"
+        assert code_of(info.value)[0] == "1388-400"
         set_flow_enabled(conn, "flow-1", True)
         before = get_run(conn, run_id=run_id, org_id=ORG, sandbox_name=SANDBOX)["etag"]
         answer = retrigger_run(conn, run_id=run_id, org_id=ORG, sandbox_name=SANDBOX)
@@ -270,7 +271,7 @@ def test_runs_are_scoped_by_org_and_sandbox(engine: sa.Engine) -> None:
     add_flow(engine)
     (run_id,) = create_due_runs(engine, now_seconds=START + 1)
     with engine.connect() as conn:
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFound):
             get_run(conn, run_id=run_id, org_id="OTHER@AdobeOrg", sandbox_name=SANDBOX)
         assert list_runs(conn, org_id=ORG, sandbox_name="dev") == []
         listed = list_runs(conn, org_id=ORG, sandbox_name=SANDBOX, flow_id="flow-1")
@@ -326,7 +327,7 @@ def test_service_functions_work_inside_an_orm_session(engine: sa.Engine) -> None
     from sqlalchemy.orm import Session
 
     with Session(engine) as session, session.begin():
-        register_flow(
+        registered_flow(
             session,
             flow_id="s",
             org_id=ORG,

@@ -17,17 +17,16 @@ import pytest
 from deltalake import DeltaTable
 from sqlalchemy.orm import Session
 
+from headwater.core.scope import Scope
 from headwater.core.settings import load_settings
+from headwater.flows.runs import create_run_for_flow, get_run, register_flow
 from headwater.runtime.executor import RunExecutor
 from headwater.runtime.monitor import create_due_runs
 from headwater.runtime.plans import dataflow_plan_builder
-from headwater.runtime.runs import create_run_for_flow, get_run, register_flow
-from headwater.store import db, resources, tenants
+from headwater.store import db, tenants
 from headwater.store.crypto import SecretBox, load_secret_key
-from headwater.store.resources import Scope
+from headwater.store.testing import ONCE, stored_dataflow, stored_mapping_set
 
-SALESFORCE = "cfc0fee1-7dc0-40ef-b73e-d8b134c436f5"
-DATA_LAKE = "c604ff05-7f1a-43c0-8e18-33bf874cb11c"
 COLUMNS = ["Id", "Name", "Industry", "AnnualRevenue", "SystemModstamp"]
 pytestmark = pytest.mark.slow
 
@@ -52,64 +51,35 @@ def store_flow(
     sf: Any,
     transformations: list[Any] | None = None,
     schedule: dict[str, Any] | None = None,
+    mapping: tuple[str, int] | None = None,
 ) -> str:
-    base = resources.create(
+    flow_id = stored_dataflow(
         session,
+        box,
         scope,
-        "connections",
-        {
-            "name": "Salesforce (emulator)",
-            "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
-            "auth": {
-                "specName": "OAuth2 Client Credential",
-                "params": {
-                    "environmentUrl": sf.url,
-                    "clientId": sf.client_id,
-                    "apiVersion": "60.0",
-                    "includeDeletedObjects": True,
-                },
-            },
+        auth_spec="OAuth2 Client Credential",
+        auth_params={
+            "environmentUrl": sf.url,
+            "clientId": sf.client_id,
+            "apiVersion": "60.0",
+            "includeDeletedObjects": True,
         },
-        secrets=box.seal({"clientSecret": sf.client_secret}),
-    )
-    source = resources.create(
-        session,
-        scope,
-        "sourceConnections",
-        {
-            "baseConnectionId": base.id,
-            "data": {"format": "tabular"},
-            "params": {"tableName": "Account", "columns": [{"name": name} for name in COLUMNS]},
-            "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
-        },
-    )
-    target = resources.create(
-        session,
-        scope,
-        "targetConnections",
-        {"params": {"dataSetId": "accounts-ds"}, "connectionSpec": {"id": DATA_LAKE, "version": "1.0"}},
-    )
-    flow = resources.create(
-        session,
-        scope,
-        "flows",
-        {
-            "name": "Accounts",
-            "flowSpec": {"id": "14518937-270c-4525-bdec-c2ba7cce3860", "version": "1.0"},
-            "sourceConnectionIds": [source.id],
-            "targetConnectionIds": [target.id],
-            "transformations": transformations or [],
-            "scheduleParams": schedule or {"startTime": "4102444800", "frequency": "once"},
-        },
+        secrets={"clientSecret": sf.client_secret},
+        table="Account",
+        columns=COLUMNS,
+        dataset_id="accounts-ds",
+        transformations=transformations,
+        schedule=schedule,
+        mapping=mapping,
     )
     register_flow(
         session,
-        flow_id=flow.id,
+        flow_id=flow_id,
         org_id=scope.org_id,
         sandbox_name="prod",
-        schedule_params=flow.document["scheduleParams"],
+        schedule_params=schedule or ONCE,
     )
-    return flow.id
+    return flow_id
 
 
 def test_emulated_salesforce_account_flow_lands_and_stays_in_sync(
@@ -157,7 +127,10 @@ def test_emulated_salesforce_account_flow_lands_and_stays_in_sync(
     assert pc.count_distinct(read_lake(lake)["Id"]).as_py() == read_lake(lake).num_rows
 
 
-def test_mapping_set_shapes_the_landed_rows(salesforce_emulator: Any, tmp_path: Path) -> None:
+def test_mapping_set_shapes_the_landed_rows_with_the_flows_version(
+    salesforce_emulator: Any, tmp_path: Path
+) -> None:
+    """The run executes the mapping version the flow names, though a newer version exists."""
     sf = salesforce_emulator
     settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
     engine = db.make_engine(settings.resolved_database_url)
@@ -171,13 +144,15 @@ def test_mapping_set_shapes_the_landed_rows(salesforce_emulator: Any, tmp_path: 
     with Session(engine) as session, session.begin():
         org_id = tenants.create_org(session, "Mapping Org").id
         scope = Scope(org_id, "prod", "client-1")
-        mapping_id = resources.create(session, scope, "mappingSets", {"version": 0, "mappings": mappings}).id
+        newer = [{"sourceType": "ATTRIBUTE", "source": "Name", "destination": "renamed"}]
+        mapping_id = stored_mapping_set(session, scope, [mappings, newer])
         flow_id = store_flow(
             session,
             box,
             scope,
             sf,
             [{"name": "Mapping", "params": {"mappingId": mapping_id, "mappingVersion": 0}}],
+            mapping=(mapping_id, 0),
         )
     with engine.begin() as conn:
         run_id = create_run_for_flow(conn, flow_id=flow_id, org_id=org_id, sandbox_name="prod")["id"]

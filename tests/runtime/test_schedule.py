@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from headwater.core.errors import FlowError
-from headwater.runtime.schedule import (
+from headwater.api.error_codes import code_of as adobe_code
+from headwater.core.errors import DomainError
+from headwater.flows.schedule import (
     Frequency,
     Schedule,
     due_slot,
@@ -20,9 +21,9 @@ NOW = 1_700_000_000
 
 
 def code_of(params: object, now: float | None = None) -> str:
-    with pytest.raises(FlowError) as info:
+    with pytest.raises(DomainError) as info:
         parse_schedule(params, now=now)  # type: ignore[arg-type]
-    return info.value.code
+    return adobe_code(info.value)[0]
 
 
 # --- the tutorial's verbatim examples --------------------------------------------------------------------
@@ -74,9 +75,9 @@ def test_interval_with_once_is_1361() -> None:
     [("minute", "14", 15), ("minute", 1, 15), ("hour", 0, 1), ("day", "-3", 1)],
 )
 def test_interval_below_minimum_is_1362(frequency: str, interval: object, minimum: int) -> None:
-    with pytest.raises(FlowError) as info:
+    with pytest.raises(DomainError) as info:
         parse_schedule({"startTime": NOW, "frequency": frequency, "interval": interval})
-    assert info.value.code == "1362-400"
+    assert adobe_code(info.value)[0] == "1362-400"
     assert info.value.message.startswith(f"Interval cannot be less than {minimum}.")
 
 
@@ -92,9 +93,9 @@ def test_backfill_with_once_is_1364(backfill: object) -> None:
 
 @pytest.mark.parametrize("frequency", ["month", "yearly", 5, "sometimes"])
 def test_unknown_frequency_is_1397(frequency: object) -> None:
-    with pytest.raises(FlowError) as info:
+    with pytest.raises(DomainError) as info:
         parse_schedule({"startTime": NOW, "frequency": frequency, "interval": 15})
-    assert info.value.code == "1397-400"
+    assert adobe_code(info.value)[0] == "1397-400"
     assert f"The provided frequency : {frequency} is invalid." in info.value.message
 
 
@@ -119,13 +120,13 @@ def test_uppercase_frequency_is_accepted() -> None:
 
 def test_connection_ids_must_be_exactly_one() -> None:
     assert validate_connection_ids("sourceConnectionIds", ["a"]) == "a"
-    with pytest.raises(FlowError) as info:
+    with pytest.raises(DomainError) as info:
         validate_connection_ids("sourceConnectionIds", ["a", "b"])
-    assert info.value.code == "1321-400"
+    assert adobe_code(info.value)[0] == "1321-400"
     assert "The length of sourceConnectionIds should be one, supplied size is 2." in info.value.message
-    with pytest.raises(FlowError) as info:
+    with pytest.raises(DomainError) as info:
         validate_connection_ids("targetConnectionIds", [])
-    assert info.value.code == "1320-400"
+    assert adobe_code(info.value)[0] == "1320-400"
 
 
 def test_copy_transformation_rules() -> None:
@@ -148,9 +149,9 @@ def test_copy_transformation_rules() -> None:
         ([{"name": "Copy", "params": {"mode": "append"}}], hourly, "1368-400"),
     ]
     for transformations, schedule, code in cases:
-        with pytest.raises(FlowError) as info:
+        with pytest.raises(DomainError) as info:
             validate_copy_transformation(transformations, schedule)
-        assert info.value.code == code
+        assert adobe_code(info.value)[0] == code
 
 
 # --- slot math --------------------------------------------------------------------------------------------
@@ -221,7 +222,7 @@ def test_minute_and_week_periods() -> None:
 
 
 def test_schedule_updates_before_and_after_the_start_time() -> None:
-    from headwater.runtime.schedule import validate_schedule_update
+    from headwater.flows.schedule import validate_schedule_update
 
     old = {"startTime": str(NOW), "frequency": "hour", "interval": "1"}
     # before the start: anything valid, but not a start in the past
@@ -229,9 +230,9 @@ def test_schedule_updates_before_and_after_the_start_time() -> None:
         validate_schedule_update(old, {**old, "startTime": str(NOW + 60)}, now=NOW - 100).start_time
         == NOW + 60
     )
-    with pytest.raises(FlowError) as info:
+    with pytest.raises(DomainError) as info:
         validate_schedule_update(old, {**old, "startTime": str(NOW - 7200)}, now=NOW - 100)
-    assert info.value.code == "1360-400"
+    assert adobe_code(info.value)[0] == "1360-400"
     # after the start: frequency and interval may change; start time, once and backfill may not
     assert validate_schedule_update(old, {**old, "frequency": "day"}, now=NOW + 1).frequency is Frequency.DAY
     cases = [
@@ -241,6 +242,6 @@ def test_schedule_updates_before_and_after_the_start_time() -> None:
         ({**old, "interval": "0"}, "1362-400"),
     ]
     for new, code in cases:
-        with pytest.raises(FlowError) as info:
+        with pytest.raises(DomainError) as info:
             validate_schedule_update(old, new, now=NOW + 1)
-        assert info.value.code == code
+        assert adobe_code(info.value)[0] == code

@@ -15,8 +15,9 @@ import pytest
 import sqlalchemy as sa
 from memory_parts import has_table, lake_version, read_lake
 
+from headwater.flows.runs import create_run_for_flow, get_run
+from headwater.flows.testing import registered_flow
 from headwater.runtime.executor import wait_for
-from headwater.runtime.runs import create_run_for_flow, get_run, register_flow
 from headwater.store.runtime_tables import runs
 
 HERE = Path(__file__).parent
@@ -56,7 +57,7 @@ def once_run(engine: sa.Engine) -> str:
     """An on-demand run of a once flow scheduled for tomorrow (so no scheduled run competes with it)."""
     tomorrow = str(int(time.time()) + 86_400)
     with engine.begin() as conn:
-        register_flow(
+        registered_flow(
             conn,
             flow_id="once",
             org_id=ORG,

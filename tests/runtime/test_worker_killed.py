@@ -18,10 +18,11 @@ import sqlalchemy as sa
 from memory_parts import MemorySource, lake_version, make_accounts, plan_builder, read_lake
 from worker_process import source_rows
 
+from headwater.flows.runs import create_run_for_flow, get_run
+from headwater.flows.testing import registered_flow
 from headwater.runtime.claims import requeue_stale_runs
 from headwater.runtime.embedded import EmbeddedRuntime
 from headwater.runtime.executor import RunExecutor, wait_for
-from headwater.runtime.runs import create_run_for_flow, get_run, register_flow
 from headwater.store.db import make_engine, upgrade
 
 ORG, SANDBOX = "ORG@AdobeOrg", "prod"
@@ -34,7 +35,7 @@ def seed(engine: sa.Engine, lake: Path) -> None:
     """A once flow (due tomorrow: no scheduled run competes) whose first on-demand run landed 100 rows."""
     tomorrow = str(int(time.time()) + 86_400)
     with engine.begin() as conn:
-        register_flow(
+        registered_flow(
             conn,
             flow_id="flow-1",
             org_id=ORG,

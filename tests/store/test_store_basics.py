@@ -4,17 +4,19 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Iterator
-from datetime import UTC
 from pathlib import Path
 
 import pytest
 from cryptography.fernet import Fernet
 from sqlalchemy import Connection, Engine, create_engine, inspect, text
 
-from headwater.core.errors import ConfigurationError, FlowError, NotFoundError, ValidationFailed
+from headwater.api.error_codes import code_of
+from headwater.core.errors import ConfigurationError, Conflict, DomainError, Invalid, NotFound
+from headwater.core.scope import Scope
 from headwater.core.settings import load_settings
-from headwater.store import db, resources, tenants
+from headwater.store import db, repository, tenants
 from headwater.store.crypto import SecretBox, load_secret_key
+from headwater.store.models import Dataset
 from headwater.store.passwords import hash_secret, verify_secret
 
 
@@ -44,9 +46,17 @@ def engine(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Engine]:
 
 def test_migrations_create_tables_and_are_idempotent(engine: Engine) -> None:
     db.upgrade(engine)
-    assert {"orgs", "sandboxes", "api_clients", "resources", "alembic_version"} <= set(
-        inspect(engine).get_table_names()
-    )
+    tables = set(inspect(engine).get_table_names())
+    assert {
+        "orgs",
+        "sandboxes",
+        "api_clients",
+        "connections",
+        "flows",
+        "hw_runs",
+        "alembic_version",
+    } <= tables
+    assert "resources" not in tables  # the generic table is gone (0003)
 
 
 def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
@@ -57,31 +67,33 @@ def test_sqlite_runs_in_wal_with_foreign_keys(tmp_path: Path) -> None:
     eng.dispose()
 
 
-def test_resources_roundtrip_with_aware_timestamps(engine: Engine) -> None:
+def test_typed_rows_roundtrip_scoped_with_etags(engine: Engine) -> None:
     sessions = db.session_factory(engine)
     with sessions() as session, session.begin():
         org = tenants.create_org(session, "o")
-        scope = resources.Scope(org.id, "prod", "client")
-        row = resources.create(session, scope, "things", {"name": "a", "nested": {"x": [1, 2]}})
+        scope = Scope(org.id, "prod", "client")
+        row = repository.add(
+            session,
+            repository.new(Dataset, scope, name="a", tags={"x": [1, 2]}, extra={"nested": {"y": None}}),
+        )
         row_id, etag = row.id, row.etag
     with sessions() as session, session.begin():
-        row = resources.get(session, scope, "things", row_id)
-        assert row.document == {"name": "a", "nested": {"x": [1, 2]}}
-        assert row.created_at.tzinfo is not None and row.created_at.utcoffset() == UTC.utcoffset(None)
-        with pytest.raises(FlowError) as missing:
-            resources.check_etag(row, None)
-        assert missing.value.code == "1403-400"
-        with pytest.raises(FlowError) as stale:
-            resources.check_etag(row, '"other"')
-        assert stale.value.code == "1404-412"
-        resources.check_etag(row, etag.strip('"'))
-        updated = resources.update(session, scope, row, {"name": "b"}, secrets=None)
-        assert updated.etag != etag
-        with pytest.raises(NotFoundError):
-            resources.get(session, resources.Scope(org.id, "dev", "client"), "things", row_id)
-        assert resources.count_scope(session, scope, "things") == 1
-        resources.delete(session, updated)
-        assert resources.count_scope(session, scope, "things") == 0
+        row = repository.get(session, Dataset, scope, row_id)
+        assert (row.name, row.tags, row.extra) == ("a", {"x": [1, 2]}, {"nested": {"y": None}})
+        assert row.created_by == "client@AdobeID" and row.created_at == row.updated_at > 0
+        with pytest.raises(DomainError) as missing:
+            repository.check_etag(row, None)
+        assert code_of(missing.value)[0] == "1403-400"
+        with pytest.raises(DomainError) as stale:
+            repository.check_etag(row, '"other"')
+        assert code_of(stale.value)[0] == "1404-412"
+        repository.check_etag(row, etag.strip('"'))
+        repository.touch(row, scope)
+        assert row.etag != etag
+        with pytest.raises(NotFound):
+            repository.get(session, Dataset, Scope(org.id, "dev", "client"), row_id)
+        repository.delete(session, row)
+        assert repository.find(session, Dataset, scope, row_id) is None
 
 
 def test_sandbox_rules(engine: Engine) -> None:
@@ -89,11 +101,11 @@ def test_sandbox_rules(engine: Engine) -> None:
         org = tenants.create_org(session, "o")
         assert [s.name for s in tenants.list_sandboxes(session, org.id)] == ["prod"]
         tenants.create_sandbox(session, org.id, "dev")
-        with pytest.raises(ValidationFailed):
+        with pytest.raises(Conflict):
             tenants.create_sandbox(session, org.id, "dev")
-        with pytest.raises(ValidationFailed):
+        with pytest.raises(Invalid):
             tenants.create_sandbox(session, org.id, "Bad Name")
-        with pytest.raises(NotFoundError):
+        with pytest.raises(NotFound):
             tenants.create_sandbox(session, "nope@AdobeOrg", "x")
 
 
@@ -155,16 +167,14 @@ def test_thread_reader_sees_every_commit_and_survives_a_failed_read(engine: Engi
     reader = db.ThreadReader(engine)
     with sessions() as session, session.begin():
         org = tenants.create_org(session, "o")
-        scope = resources.Scope(org.id, "prod", "client")
-        row_id = resources.create(session, scope, "things", {"name": "a"}).id
-    assert reader.run(lambda conn: resources.read(conn, scope, "things", row_id).document) == {"name": "a"}
+        scope = Scope(org.id, "prod", "client")
+        row_id = repository.add(session, repository.new(Dataset, scope, name="a", tags={}, extra={})).id
+    assert reader.run(lambda conn: repository.read(conn, Dataset, scope, row_id).name) == "a"
     with sessions() as session, session.begin():  # a write between two reads of the same connection
-        resources.update(
-            session, scope, resources.get(session, scope, "things", row_id), {"name": "b"}, secrets=None
-        )
-    assert reader.run(lambda conn: resources.read(conn, scope, "things", row_id).document) == {"name": "b"}
-    with pytest.raises(NotFoundError):
-        reader.run(lambda conn: resources.read(conn, scope, "things", "missing"))
+        repository.get(session, Dataset, scope, row_id).name = "b"
+    assert reader.run(lambda conn: repository.read(conn, Dataset, scope, row_id).name) == "b"
+    with pytest.raises(NotFound):
+        reader.run(lambda conn: repository.read(conn, Dataset, scope, "missing"))
 
     def began(conn: Connection) -> bool:
         conn.execute(text("SELECT 1"))

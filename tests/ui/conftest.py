@@ -57,9 +57,9 @@ def ui_http(tmp_path: Any) -> Iterator[tuple[Any, Any]]:
     """(TestClient, default credentials) on an in-process app: fast checks without a browser."""
     from starlette.testclient import TestClient
 
-    from headwater.commands.serve import prepare
+    from headwater.app import prepare
     from headwater.core.settings import load_settings
 
-    app, credentials = prepare(load_settings(data_dir=tmp_path))
+    app, credentials = prepare(load_settings(data_dir=tmp_path), runtime=False)
     with TestClient(app, raise_server_exceptions=False) as http:  # type: ignore[arg-type]
         yield http, credentials

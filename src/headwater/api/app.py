@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from contextlib import AbstractAsyncContextManager
+from typing import Any
+
 from fastapi import FastAPI
 from sqlalchemy import Engine
 
@@ -27,9 +31,16 @@ CATALOG_PREFIX = "/data/foundation/catalog"
 CONVERSION_PREFIX = "/data/foundation/conversion"
 
 
-def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
-    """The whole API. ``engine`` lets tests and embedders pass a prepared engine (e.g. a PG schema)."""
+def create_app(
+    settings: Settings,
+    *,
+    engine: Engine | None = None,
+    lifespan: Callable[[FastAPI], AbstractAsyncContextManager[Any]] | None = None,
+) -> FastAPI:
+    """The HTTP API alone (``headwater.app.build_app`` adds the UI and the runtime). ``engine`` lets tests
+    and embedders pass a prepared engine (e.g. a PG schema)."""
     app = FastAPI(
+        lifespan=lifespan,
         title="Headwater Flow Service API",
         version="1.0",
         description="Adobe Experience Platform Flow Service API (sources), self-hosted.",
@@ -53,11 +64,6 @@ def create_app(settings: Settings, *, engine: Engine | None = None) -> FastAPI:
     app.include_router(catalog.router, prefix=CATALOG_PREFIX)
     app.include_router(mapping_sets.router, prefix=CONVERSION_PREFIX)
     app.include_router(ims.router)
-
-    if settings.ui_enabled:
-        from headwater.ui import install_ui
-
-        install_ui(app, state)
 
     @app.get("/health", tags=["Health"], summary="Liveness (no auth)")
     async def health() -> dict[str, str]:

@@ -20,9 +20,10 @@ from starlette.types import ASGIApp, Receive, Send
 from starlette.types import Scope as AsgiScope
 
 from headwater.api import errors
-from headwater.core.errors import ContentTypeError, FlowError, GatewayError, HeadwaterError
+from headwater.api.errors import ContentTypeError, GatewayError
+from headwater.core.errors import HeadwaterError, Invalid, NotFound
+from headwater.core.scope import Scope
 from headwater.store import tenants
-from headwater.store.resources import Scope
 
 if TYPE_CHECKING:  # state.py builds the caches defined here
     from headwater.api.state import AppState
@@ -161,10 +162,11 @@ async def check_headers(state: AppState, method: str, raw: Iterable[tuple[bytes,
     if known is None:
         known = await run_in_threadpool(state.sandboxes.exists, org_id, sandbox)
     if not known:
-        raise FlowError(
-            "2100-404",
-            "Sandbox not found",
-            f"The sandbox with the name '{sandbox}' could not be found. "
+        raise NotFound(
+            "sandboxes",
+            sandbox,
+            reason="header.sandbox_unknown",
+            message=f"The sandbox with the name '{sandbox}' could not be found. "
             "Please check the sandbox name and try again.",
         )
     return Scope(org_id=org_id, sandbox_name=sandbox, client_id=claims.client_id)
@@ -185,9 +187,8 @@ def _sandbox_name(header: str | None, policy: HeaderPolicy) -> str:
     if header is not None and header.strip():
         return header.strip()
     if policy.missing_sandbox == "error":
-        raise FlowError(
-            "2105-400",
-            "Header is missing",
+        raise Invalid(
+            "header.sandbox_missing",
             "The header x-sandbox-name is missing in the request. Please add the header in the request and try again.",
         )
     return policy.default_sandbox

@@ -8,7 +8,7 @@ import orjson
 from fastapi import Request
 from pydantic import BaseModel, ValidationError
 
-from headwater.core.errors import FlowError, ValidationFailed
+from headwater.core.errors import Invalid
 
 Model = TypeVar("Model", bound=BaseModel)
 
@@ -16,16 +16,15 @@ Model = TypeVar("Model", bound=BaseModel)
 async def json_body(request: Request) -> Any:
     raw = await request.body()
     if not raw.strip():
-        raise FlowError(
-            "1405-400",
-            "Invalid request",
+        raise Invalid(
+            "body.empty",
             "The request body cannot be null or empty. Please provide a request body and try again.",
         )
     try:
         return orjson.loads(raw)
     except orjson.JSONDecodeError as exc:
-        raise ValidationFailed(
-            f"The request body is not valid JSON: {exc.msg} at position {exc.pos}."
+        raise Invalid(
+            "body.malformed", f"The request body is not valid JSON: {exc.msg} at position {exc.pos}."
         ) from None
 
 
@@ -38,8 +37,8 @@ async def model_body(request: Request, model: type[Model]) -> Model:
         for err in exc.errors(include_input=False):
             where = ".".join(str(p) for p in err["loc"]) or "body"
             problems.append(f"{where}: {err['msg']}")
-        raise ValidationFailed(
-            "Invalid request body: " + "; ".join(problems), field=problems[0].split(":")[0]
+        raise Invalid(
+            "body.malformed", "Invalid request body: " + "; ".join(problems), field=problems[0].split(":")[0]
         ) from None
 
 

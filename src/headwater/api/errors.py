@@ -1,4 +1,9 @@
-"""The ONE place that turns errors into HTTP bodies (FLOW envelope, gateway body, content-type body)."""
+"""The ONE place that turns errors into HTTP bodies (FLOW envelope, gateway body, content-type body).
+
+Domain errors (``core.errors``) get their Adobe code from ``error_codes``; the gateway's own errors
+(``GatewayError``: tokens, API key, org) and Adobe's content-type body are defined here, because only
+the HTTP layer raises them.
+"""
 
 from __future__ import annotations
 
@@ -6,46 +11,72 @@ import logging
 import traceback
 from typing import Any
 
+import sqlalchemy.exc
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from headwater.api.error_codes import CODES, code_of
 from headwater.api.responses import JSONBody
-from headwater.core.errors import (
-    FLOW_TYPE_PREFIX,
-    ContentTypeError,
-    FlowError,
-    GatewayError,
-    HeadwaterError,
-    TransientError,
-    ValidationFailed,
-)
+from headwater.core.errors import DomainError, HeadwaterError, Invalid, StoreBusy, TransientError
 from headwater.core.ids import new_id
 
 log = logging.getLogger("headwater.api")
+FLOW_TYPE_PREFIX = "https://ns.adobe.com/aep/errors/FLOW-"
+
+
+class GatewayError(HeadwaterError):
+    """An error of the gateway layer (auth headers, tokens), rendered as ``{"error_code", "message"}``."""
+
+    def __init__(self, status: int, error_code: str, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.error_code = error_code
+
+
+class ContentTypeError(HeadwaterError):
+    """A body-carrying request without ``Content-Type: application/json`` (Adobe's BadRequestError body)."""
+
+    status = 400
+    message = "A valid content-type must be specified"
+
+    def __init__(self) -> None:
+        super().__init__(self.message)
 
 
 def request_id(request: Request) -> str:
     return request.headers.get("x-request-id") or new_id()
 
 
-def flow_body(error: FlowError, req_id: str) -> dict[str, Any]:
-    report: dict[str, Any] = {"detailed-message": error.message, "request-id": req_id, **error.report}
+def envelope(
+    code: str, title: str, message: str, req_id: str, report: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """Flow Service's error body (contract §3.4)."""
     return {
-        "type": f"{FLOW_TYPE_PREFIX}{error.code}",
-        "title": error.title,
-        "status": error.status,
-        "report": report,
-        "errorMessage": error.message,
-        "errorDetails": error.message,
+        "type": f"{FLOW_TYPE_PREFIX}{code}",
+        "title": title,
+        "status": int(code.rsplit("-", 1)[1]),
+        "report": {"detailed-message": message, "request-id": req_id, **(report or {})},
+        "errorMessage": message,
+        "errorDetails": message,
     }
 
 
+def flow_body(error: DomainError, req_id: str) -> dict[str, Any]:
+    code, title = code_of(error)
+    return envelope(code, title, error.message, req_id, error.details)
+
+
+def _reason_body(reason: str, message: str, req_id: str) -> tuple[dict[str, Any], int]:
+    code, title = CODES[reason]
+    return envelope(code, title, message, req_id), int(code.rsplit("-", 1)[1])
+
+
 def render(error: Exception, request: Request) -> JSONBody:
-    if isinstance(error, FlowError):
-        return JSONBody(flow_body(error, request_id(request)), status_code=error.status)
+    if isinstance(error, DomainError):
+        body = flow_body(error, request_id(request))
+        return JSONBody(body, status_code=body["status"])
     if isinstance(error, GatewayError):
         return JSONBody({"error_code": error.error_code, "message": error.message}, status_code=error.status)
     if isinstance(error, ContentTypeError):
@@ -57,30 +88,43 @@ def render(error: Exception, request: Request) -> JSONBody:
         }
         return JSONBody(body, status_code=400)
     if isinstance(error, TransientError) or _is_busy(error):
-        busy = FlowError(
-            "1103-503",
-            "Service Unavailable",
+        message = (
             "The service is temporarily unavailable. Please try again. If the problem persists, "
-            "please contact customer support.",
+            "please contact customer support."
         )
-        return JSONBody(flow_body(busy, request_id(request)), status_code=503, headers={"Retry-After": "1"})
+        body, status = _reason_body("busy", message, request_id(request))
+        return JSONBody(body, status_code=status, headers={"Retry-After": "1"})
     # Never log the exception text: it may carry a secret. Type, route and stack frames only.
     frames = "".join(traceback.format_tb(error.__traceback__))
     log.error("unhandled %s on %s %s\n%s", type(error).__name__, request.method, request.url.path, frames)
-    internal = FlowError(
-        "1400-500",
-        "Internal Error",
-        "An internal error has occurred. Please try again. If the problem persists, please contact customer support.",
-    )
-    return JSONBody(flow_body(internal, request_id(request)), status_code=500)
+    message = "An internal error has occurred. Please try again. If the problem persists, please contact customer support."
+    body, status = _reason_body("internal", message, request_id(request))
+    return JSONBody(body, status_code=status)
 
 
 def _is_busy(error: Exception) -> bool:
-    """SQLite's writer lock timed out, or PostgreSQL reported a serialization/deadlock failure."""
-    if not isinstance(error, OperationalError):
+    """The store could not take the work now: SQLite's writer lock timed out (``OperationalError``: SQLite
+    reports lock timeouts only through that class), or PostgreSQL reported a serialization failure or
+    a deadlock."""
+    if isinstance(error, StoreBusy):
+        return True
+    if not isinstance(error, sqlalchemy.exc.DBAPIError):
         return False
-    text = str(error.orig).lower()
-    return "locked" in text or "busy" in text or "deadlock" in text or "could not serialize" in text
+    try:
+        from psycopg import errors as pg_errors
+    except ImportError:  # pragma: no cover - psycopg is a dependency
+        return False
+    if isinstance(error.orig, pg_errors.TransactionRollback | pg_errors.LockNotAvailable):
+        return True
+    return isinstance(error, sqlalchemy.exc.OperationalError) and _is_sqlite(error)
+
+
+def _is_sqlite(error: sqlalchemy.exc.DBAPIError) -> bool:
+    import sqlite3
+
+    # SQLITE_BUSY / SQLITE_LOCKED: sqlite3 exposes the primary result code on the exception.
+    code = getattr(error.orig, "sqlite_errorcode", None)
+    return isinstance(error.orig, sqlite3.OperationalError) and code in (5, 6, 261, 262, 517, 518, 773)
 
 
 def _validation_message(exc: RequestValidationError) -> str:
@@ -91,12 +135,10 @@ def _validation_message(exc: RequestValidationError) -> str:
     return "Invalid request: " + "; ".join(parts)
 
 
-def _http_error(status: int, path: str, method: str) -> FlowError:
-    if status == 404:
-        return FlowError("1101-404", "Resource not found", f"The requested resource {path} is not found.")
+def _http_error(status: int, path: str, method: str) -> DomainError:
     if status == 405:
-        return FlowError("1100-405", "Method not allowed", f"The method {method} is not allowed on {path}.")
-    return FlowError(f"1100-{status}", "Invalid request", f"The request to {path} could not be processed.")
+        return Invalid("http.method_not_allowed", f"The method {method} is not allowed on {path}.")
+    return Invalid("http.not_found", f"The requested resource {path} is not found.")
 
 
 class CatchAll:
@@ -134,7 +176,7 @@ def install(app: FastAPI) -> None:
 
     async def on_validation(request: Request, exc: Exception) -> JSONBody:
         assert isinstance(exc, RequestValidationError)
-        return render(ValidationFailed(_validation_message(exc)), request)
+        return render(Invalid("invalid", _validation_message(exc)), request)
 
     async def on_http(request: Request, exc: Exception) -> JSONBody:
         assert isinstance(exc, StarletteHTTPException)

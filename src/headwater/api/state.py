@@ -9,10 +9,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from headwater.api.auth import HeaderPolicy, SandboxCache
-from headwater.api.services.connections import Connections
-from headwater.api.services.explore import Explorer
+from headwater.api.paging import Paging
 from headwater.api.tokens import TokenService
+from headwater.connections.base import Connections
+from headwater.connections.explore import Explorer
+from headwater.connections.sources import SourceConnections
+from headwater.connections.targets import TargetConnections
 from headwater.core.settings import Settings
+from headwater.flows.flows import Flows
 from headwater.specs import SpecRegistry, load_registry
 from headwater.store import db
 from headwater.store.crypto import SecretBox, derive_key, load_secret_key
@@ -37,6 +41,7 @@ class AppState:
     )
     db_limiter: CapacityLimiter = field(default_factory=lambda: CapacityLimiter(DB_THREADS))
     ui_session_key: str = ""  # signs the web UI's session cookie (a sub-key: never the encryption key)
+    paging: Paging = field(default_factory=lambda: Paging(b""))  # signs continuation tokens
 
     def connections(self) -> Connections:
         """The base-connection service (secrets sealed with this app's key)."""
@@ -45,6 +50,15 @@ class AppState:
     def explorer(self) -> Explorer:
         """Test and explore base connections through their connectors."""
         return Explorer(self.connections(), self.settings)
+
+    def source_connections(self) -> SourceConnections:
+        return SourceConnections(self.specs, self.explorer())
+
+    def target_connections(self) -> TargetConnections:
+        return TargetConnections()
+
+    def flows(self) -> Flows:
+        return Flows(self.specs)
 
 
 def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bool = True) -> AppState:
@@ -62,6 +76,7 @@ def build_state(settings: Settings, engine: Engine | None = None, *, migrate: bo
         tokens=TokenService(derive_key(key, "headwater/token-signing/v1"), settings.token_ttl_seconds),
         sandboxes=SandboxCache(sessions),
         ui_session_key=derive_key(key, "headwater/ui-session/v1").hex(),
+        paging=Paging(derive_key(key, "headwater/paging/v1")),
         inline_reads=engine.dialect.name == "sqlite",
         reader=db.ThreadReader(engine) if engine.dialect.name == "sqlite" else None,
         policy=HeaderPolicy(

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 
 import jwt
 
-from headwater.core.errors import GatewayError
+from headwater.api.errors import GatewayError
 from headwater.core.ids import new_id
 
 ISSUER = "headwater-ims"

@@ -75,11 +75,11 @@ def demo(
 def _demo(
     console: Any, settings: Settings, sizes: dict[str, int], emulator_port: int, exit_after_run: bool
 ) -> None:
-    from headwater.commands.serve import prepare, start_background_services
+    from headwater.app import prepare
+    from headwater.core.scope import Scope
     from headwater.demo.account import DEMO_ACCOUNT_NAME, ensure_demo_account
     from headwater.demo.emulator import start_demo_emulator
     from headwater.demo.provision import Api, provision
-    from headwater.store.resources import Scope
 
     with console.status("Starting the Salesforce emulator (the first start generates its org) ..."):
         emulator = start_demo_emulator(
@@ -91,24 +91,23 @@ def _demo(
     settings = load_settings(
         **{**settings.model_dump(exclude_unset=True), "port": actual_port, "ca_bundle": emulator.ca_bundle}
     )
-    app, credentials = prepare(settings)
-    state = app.state.headwater  # type: ignore[attr-defined]
-    runtime = start_background_services(settings, state.engine)
+    app, credentials = prepare(settings)  # its lifespan starts the scheduler and workers with the server
+    state = app.state.headwater
     server = _start_server(app, listener, settings)
     base = settings.base_url
     try:
         console.print(f"[green]✓[/] Headwater at {base} (API under /data/foundation/flowservice, UI at /)")
-        scope = Scope(credentials.org_id, credentials.sandbox_name, credentials.client_id)  # type: ignore[attr-defined]
+        scope = Scope(credentials.org_id, credentials.sandbox_name, credentials.client_id)
         account_id, created = ensure_demo_account(state, scope, emulator)
         console.print(
             f"[green]✓[/] Account {DEMO_ACCOUNT_NAME!r} {'created' if created else 'found'}: {account_id}"
         )
         api = Api(
             base,
-            credentials.client_id,  # type: ignore[attr-defined]
-            credentials.client_secret,  # type: ignore[attr-defined]
-            credentials.org_id,  # type: ignore[attr-defined]
-            credentials.sandbox_name,  # type: ignore[attr-defined]
+            credentials.client_id,
+            credentials.client_secret,
+            credentials.org_id,
+            credentials.sandbox_name,
         )
         try:
             flows = provision(api, account_id)
@@ -128,8 +127,6 @@ def _demo(
         console.print("Stopping.")
     finally:
         server.stop()
-        if runtime is not None:
-            runtime.stop(wait=False)
         # The runtime's pooled HTTPS connections to the emulator are still open: uvicorn would log
         # their cancellation as an error at shutdown, which is not one.
         logging.getLogger("uvicorn.error").setLevel(logging.CRITICAL)
@@ -138,7 +135,7 @@ def _demo(
 
 def _run_now(state: Any, scope: Any, flow_id: str) -> str:
     """An on-demand run of an existing flow, through the same service as the UI's Run now."""
-    from headwater.api.services import runs
+    from headwater.flows import runs
 
     with state.sessions() as session, session.begin():
         return runs.run_now(session, scope, flow_id)["id"]
@@ -193,8 +190,8 @@ def _run_with_progress(
     """One run per flow, followed to the end; a failed run stops the demo with its error."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    from headwater.api.services.runs import run_rows
     from headwater.demo.provision import DemoError, flow_runs, get_run
+    from headwater.flows.runs import run_rows
 
     # A new flow's first slot is due at once: the scheduler creates its run within a tick (a full load).
     # An existing flow gets a run now, as the UI's "Run now" makes it: it reads what changed since.

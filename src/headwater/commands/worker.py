@@ -12,6 +12,7 @@ from headwater.core.settings import load_settings
 from headwater.runtime.embedded import owner_id
 from headwater.runtime.plans import DEFAULT_FACTORY, load_plan_builder
 from headwater.runtime.queue_procrastinate import ProcrastinateRuntime, apply_queue_schema, build_app
+from headwater.runtime.retention import RunRetention
 from headwater.store.db import make_engine, upgrade
 
 
@@ -56,6 +57,7 @@ def worker(
             concurrency=concurrency,
             tick_seconds=tick_seconds,
             stale_after_ms=int(stale_after * 1000),
+            retention=RunRetention.from_settings(settings),
         )
     except ConfigurationError as exc:
         raise click.ClickException(str(exc)) from exc

@@ -29,7 +29,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from headwater.core.errors import ValidationFailed
+from headwater.core.errors import Invalid
 
 Cursor = dict[str, Any]
 """Opaque to the runner; JSON-serialisable; ``None`` means "read everything".
@@ -159,13 +159,9 @@ class Connector(ABC):
             return self.list_objects()
         if kind == "table":
             if not object:
-                raise ValidationFailed(
-                    "The object cannot be empty for objectType=table.", code="1337-400", title="Bad request"
-                )
+                raise Invalid("explore.object_missing", "The object cannot be empty for objectType=table.")
             return self.table_schema(object, preview=preview)
-        raise ValidationFailed(
-            "The provided param 'objectType' is invalid.", code="1358-400", title="Bad request"
-        )
+        raise Invalid("explore.object_type_invalid", "The provided param 'objectType' is invalid.")
 
     def __enter__(self) -> Connector:
         return self

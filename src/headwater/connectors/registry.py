@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from headwater.core.errors import FlowError
+from headwater.core.errors import Invalid
 from headwater.core.settings import Settings
 
 from .base import Connector
@@ -20,9 +20,8 @@ CONNECTORS: dict[str, str] = {
 def connector_class(spec_id: str) -> type[Connector]:
     target = CONNECTORS.get(spec_id)
     if target is None:
-        raise FlowError(
-            "1336-400",
-            "Bad request",
+        raise Invalid(
+            "explore.spec_unsupported",
             f"Explore connection is not supported for connection spec ID {spec_id}.",
         )
     module_name, _, name = target.partition(":")

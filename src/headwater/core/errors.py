@@ -5,14 +5,16 @@ Two axes:
 * **Recovery class** — what a caller (the worker, a retry loop) may do: ``TerminalError`` (give up),
   ``TransientError`` (retry later, maybe with back-off), ``SkippableError`` (drop this item, go on).
   Code branches on these classes only, never on messages.
-* **API errors** — errors that the HTTP layer renders. ``FlowError`` carries an Adobe catalogue code
-  (``"1403-400"``) and becomes the FLOW error envelope; ``GatewayError`` becomes the Adobe I/O gateway's
-  ``{"error_code", "message"}`` body. Rendering happens in exactly one place (``headwater.api.errors``).
+* **Domain errors** — a request cannot be done as asked: ``Invalid`` (the input is wrong), ``NotFound``,
+  ``Conflict`` (the resource's state or its users forbid it), ``PreconditionFailed`` (a stale version).
+  Each carries a stable ``reason`` (a dotted name such as ``flow.schedule.start_time_passed``), a message
+  for people, and ``details`` (field, id, type). The layers that raise them know nothing of HTTP: the
+  API's one table (``headwater.api.error_codes``) turns a reason into Adobe's catalogue code and status.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, ClassVar
 
 
 class HeadwaterError(Exception):
@@ -50,6 +52,10 @@ class ConfigurationError(TerminalError):
     """Headwater itself is misconfigured (settings, key files, database URL)."""
 
 
+class StoreBusy(TransientError):
+    """The metadata store could not take the write now (lock timeout, serialization failure, deadlock)."""
+
+
 # --- errors of outside systems (connectors) ---------------------------------------------------------
 
 
@@ -73,92 +79,85 @@ class UnsupportedBySource(SkippableError):
     """The source cannot serve this object or field by the chosen method (e.g. not via Bulk)."""
 
 
-# --- errors rendered by the API ----------------------------------------------------------------------
-
-FLOW_TYPE_PREFIX = "https://ns.adobe.com/aep/errors/FLOW-"
+# --- domain errors ------------------------------------------------------------------------------------
 
 
-class FlowError(TerminalError):
-    """An error with a Flow Service catalogue code, rendered as the FLOW error envelope.
+class DomainError(TerminalError):
+    """A request that cannot be done as asked. ``reason`` names the case for the API's code table;
+    ``details`` go into the error report (``field``, ``id``, ``type``)."""
 
-    ``code`` is ``NNNN-SSS`` where ``SSS`` is the HTTP status, exactly as in Adobe's catalogue.
-    ``report`` holds extra keys for the ``report`` object (for not-found: ``id`` and ``type``).
-    """
+    #: Used when the API's table has no entry for ``reason`` (a test keeps the table complete).
+    default_reason: ClassVar[str] = "invalid"
 
-    def __init__(self, code: str, title: str, message: str, **report: Any) -> None:
+    def __init__(self, reason: str, message: str, /, **details: Any) -> None:
         super().__init__(message)
-        self.code = code
-        self.title = title
-        self.report = report
-
-    @property
-    def status(self) -> int:
-        return int(self.code.rsplit("-", 1)[1])
+        self.reason = reason
+        self.details = details
 
 
-class NotFoundError(FlowError):
+class Invalid(DomainError):
+    """The request's body, parameters or headers are wrong."""
+
+    default_reason = "invalid"
+
+
+class NotFound(DomainError):
     """A resource does not exist in the caller's org and sandbox (existence never leaks across them)."""
 
-    def __init__(self, resource_type: str, resource_id: str) -> None:
-        message = (
-            f"The requested {resource_type} resource {resource_id} is not found. "
-            "Verify the resource ID before trying again."
+    default_reason = "not_found"
+
+    def __init__(self, kind: str, resource_id: str, *, reason: str = "not_found", message: str = "") -> None:
+        message = message or (
+            f"The requested {kind} resource {resource_id} is not found. Verify the resource ID before trying again."
         )
-        super().__init__("1439-404", "Resource not found", message, id=resource_id, type=resource_type)
+        super().__init__(reason, message, id=resource_id, type=kind)
+        self.kind = kind
+        self.resource_id = resource_id
 
 
-class SourceObjectNotFound(FlowError):
+class Conflict(DomainError):
+    """The resource's state or its users forbid the change (in use, wrong state, already there)."""
+
+    default_reason = "conflict"
+
+
+class PreconditionFailed(DomainError):
+    """The caller's version of the resource is not the current one (If-Match)."""
+
+    default_reason = "etag.mismatch"
+
+
+class SourceFailed(DomainError):
+    """A test or explore call reached the source and it refused (credentials, configuration)."""
+
+    default_reason = "source.refused"
+
+
+class SourceObjectNotFound(NotFound):
     """An object or field the caller named does not exist in the source (checked against its catalogue)."""
 
     def __init__(self, kind: str, name: str, hint: str = "") -> None:
         message = f"The {kind} '{name}' is not found in the source account.{(' ' + hint) if hint else ''}"
-        super().__init__("1003-404", "Resource not found", message, type=kind, id=name)
-
-
-class ValidationFailed(FlowError):
-    """A request body, header or query parameter is invalid (default code ``1000-400``)."""
-
-    def __init__(
-        self, message: str, code: str = "1000-400", title: str = "Bad request", **report: Any
-    ) -> None:
-        super().__init__(code, title, message, **report)
-
-
-class GatewayError(HeadwaterError):
-    """An error of the gateway layer (auth headers, tokens), rendered as ``{"error_code", "message"}``."""
-
-    def __init__(self, status: int, error_code: str, message: str) -> None:
-        super().__init__(message)
-        self.status = status
-        self.error_code = error_code
-
-
-class ContentTypeError(HeadwaterError):
-    """A body-carrying request without ``Content-Type: application/json`` (Adobe's BadRequestError body)."""
-
-    status = 400
-    message = "A valid content-type must be specified"
-
-    def __init__(self) -> None:
-        super().__init__(self.message)
+        super().__init__(kind, name, reason="source.object_not_found", message=message)
 
 
 __all__ = [
-    "FLOW_TYPE_PREFIX",
     "ConfigurationError",
-    "ContentTypeError",
-    "FlowError",
-    "GatewayError",
+    "Conflict",
+    "DomainError",
     "HeadwaterError",
-    "NotFoundError",
+    "Invalid",
+    "NotFound",
+    "PreconditionFailed",
     "SkippableError",
     "SourceAuthError",
     "SourceConfigError",
+    "SourceFailed",
     "SourceLimitReached",
     "SourceObjectNotFound",
     "SourceUnavailable",
+    "StoreBusy",
     "TerminalError",
     "TransientError",
     "UnsupportedBySource",
-    "ValidationFailed",
 ]

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     default_org_name: str = "Default Org"
     default_sandbox: str = "prod"
     embedded_workers: int = Field(default=2, ge=0, description="Run executors inside `headwater serve`.")
+    run_retention_days: int = Field(
+        default=90, ge=1, le=36_500, description="Finished runs older than this many days are deleted ..."
+    )
+    run_retention_min_runs: int = Field(
+        default=100, ge=0, le=1_000_000, description="... except each flow's newest runs, however old."
+    )
     log_level: str = "INFO"
     ui_enabled: bool = Field(default=True, description="Serve the web UI at / (pages under /ui).")
     ui_secure_cookies: bool = Field(

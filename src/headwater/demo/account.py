@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from headwater.api.services.connections import AuthIn, CreateConnection, SpecRef
 from headwater.api.state import AppState
+from headwater.connections.base import AuthIn, CreateConnection, SpecRef
+from headwater.core.scope import Scope
 from headwater.demo.emulator import DemoEmulator
 from headwater.specs import SALESFORCE_SPEC_ID
-from headwater.store import resources
-from headwater.store.resources import Scope
 
 DEMO_ACCOUNT_NAME = "Demo Salesforce"
 
@@ -16,10 +15,9 @@ def ensure_demo_account(state: AppState, scope: Scope, emulator: DemoEmulator) -
     """(connection id, created). An existing account is pointed at the emulator's current URL."""
     connections = state.connections()
     with state.sessions() as session, session.begin():
-        for row in resources.iter_scope(session, scope, "connections"):
-            if row.document.get("name") != DEMO_ACCOUNT_NAME:
-                continue
-            url = row.document.get("auth", {}).get("params", {}).get("environmentUrl")
+        row = connections.find_by_name(session, scope, DEMO_ACCOUNT_NAME)
+        if row is not None:
+            url = (row.auth_params or {}).get("environmentUrl")
             if url != emulator.url:  # the emulator fell back to another port this time
                 ops = [{"op": "replace", "path": "/auth/params/environmentUrl", "value": emulator.url}]
                 connections.patch(session, scope, row.id, ops, row.etag)

@@ -17,7 +17,7 @@ import sqlalchemy as sa
 
 from headwater.core.ids import new_etag
 from headwater.core.timeutil import now_ms
-from headwater.runtime.runs import FAILED, IN_PROGRESS, SCHEDULED, SUCCESS
+from headwater.flows.runs import FAILED, IN_PROGRESS, SCHEDULED, SUCCESS
 from headwater.store.runtime_tables import DbHandle, affected, flow_runtime, runs
 
 DEFAULT_STALE_AFTER_MS = 60_000
@@ -73,12 +73,22 @@ def claimable_run_ids(conn: DbHandle, *, limit: int = 10, now: int | None = None
     return list(conn.execute(query).scalars())
 
 
+def progress_values(progress: Mapping[str, Any]) -> dict[str, Any]:
+    """A run's progress JSON and the record counts it holds, which are columns (lists filter on them)."""
+    return {
+        "progress": dict(progress),
+        "records_in": int(progress.get("inputRecordCount", 0)),
+        "records_out": int(progress.get("outputRecordCount", 0)),
+        "records_failed": int(progress.get("failedRecordCount", 0)),
+    }
+
+
 def touch_run(conn: DbHandle, run_id: str, owner: str, progress: Mapping[str, Any] | None = None) -> bool:
     """Heartbeat (and progress) while ``owner`` holds the run; ``False`` means the claim was lost."""
     now = now_ms()
     values: dict[str, Any] = {"heartbeat_at": now, "updated_at": now}
     if progress is not None:
-        values["progress"] = dict(progress)
+        values |= progress_values(progress)
     result = conn.execute(
         runs.update()
         .where(runs.c.id == run_id, runs.c.owner == owner, runs.c.status == IN_PROGRESS)
@@ -102,7 +112,7 @@ def complete_run(
         .where(runs.c.id == run_id, runs.c.owner == owner, runs.c.status == IN_PROGRESS)
         .values(
             status=SUCCESS,
-            progress=dict(progress),
+            **progress_values(progress),
             cursor_out=cursor,
             completed_at=now,
             heartbeat_at=now,
@@ -145,7 +155,7 @@ def fail_run(
         "heartbeat_at": now,
     }
     if progress is not None:
-        values["progress"] = dict(progress)
+        values |= progress_values(progress)
     if retry_at is not None:
         values["not_before"] = retry_at
     else:

@@ -31,6 +31,7 @@ from headwater.runtime.claims import (
 from headwater.runtime.executor import Backoff, RunExecutor, heartbeat_interval
 from headwater.runtime.monitor import create_due_runs
 from headwater.runtime.ports import PlanBuilder
+from headwater.runtime.retention import RunRetention
 
 log = logging.getLogger(__name__)
 
@@ -77,9 +78,11 @@ class EmbeddedRuntime:
         stale_after_ms: int = DEFAULT_STALE_AFTER_MS,
         heartbeat_seconds: float = 5.0,
         backoff: Backoff | None = None,
+        retention: RunRetention | None = None,
     ) -> None:
         self.engine = engine
         self.workers = workers
+        self.retention = retention or RunRetention()
         self.tick_seconds = tick_seconds
         self.stale_after_ms = stale_after_ms
         self.owner = owner_id("embedded")
@@ -110,6 +113,7 @@ class EmbeddedRuntime:
         create_due_runs(self.engine)
         with self.engine.begin() as conn:
             requeue_stale_runs(conn, stale_after_ms=self.stale_after_ms)
+        self.retention.maybe_prune(self.engine)
         with self._lock:
             self._in_flight = {run_id: f for run_id, f in self._in_flight.items() if not f.done()}
             free = self.workers - len(self._in_flight)
@@ -168,7 +172,12 @@ def start_embedded_runtime(
     settings: Settings, engine: sa.Engine, plan_builder: PlanBuilder
 ) -> EmbeddedRuntime:
     """What ``headwater serve`` calls at start-up, on the migrated store (and ``runtime.stop()`` at shutdown)."""
-    runtime = EmbeddedRuntime(engine, plan_builder, workers=settings.embedded_workers)
+    runtime = EmbeddedRuntime(
+        engine,
+        plan_builder,
+        workers=settings.embedded_workers,
+        retention=RunRetention.from_settings(settings),
+    )
     runtime.start()
     return runtime
 

@@ -19,8 +19,8 @@ import sqlalchemy as sa
 
 from headwater.core.errors import HeadwaterError
 from headwater.core.timeutil import now_ms
-from headwater.runtime.runs import insert_run
-from headwater.runtime.schedule import due_slot, parse_schedule
+from headwater.flows.runs import insert_run
+from headwater.flows.schedule import due_slot, parse_schedule
 from headwater.store.runtime_tables import affected, flow_runtime
 
 log = logging.getLogger(__name__)

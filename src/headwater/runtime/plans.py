@@ -17,16 +17,16 @@ from sqlalchemy.orm import Session
 
 from headwater.connectors.base import Cursor, changed_since
 from headwater.connectors.registry import open_connector
-from headwater.core.errors import ConfigurationError, HeadwaterError
+from headwater.core.errors import ConfigurationError, DomainError
+from headwater.core.scope import Scope
 from headwater.core.settings import Settings
+from headwater.dataprep.engine import CompiledMapping, compile_mapping_set
+from headwater.dataprep.mapping_sets import version_body
+from headwater.flows.dataflow import RUNTIME_CLIENT, Dataflow, DataflowIncompleteError, resolve_dataflow
+from headwater.flows.schedule import Frequency
 from headwater.lake import Lake, nest_batch
-from headwater.runtime.dataflow import RUNTIME_CLIENT, Dataflow, DataflowIncompleteError, resolve_dataflow
-from headwater.runtime.mapping import CompiledMapping, compile_mapping_set
 from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
-from headwater.runtime.schedule import Frequency
-from headwater.store import resources
 from headwater.store.crypto import SecretBox, load_secret_key
-from headwater.store.resources import Scope
 
 PlanBuilderFactory = Callable[[Settings, sa.Engine], PlanBuilder]
 WriterFactory = Callable[[Dataflow, RunContext], LakeRunWriter]
@@ -69,20 +69,21 @@ def mapping_transform(
 
 
 def stored_mapping(engine: sa.Engine) -> TransformFactory:
-    """Transforms from the flow's mapping set, a stored ``mappingSets`` resource of the flow's sandbox."""
+    """Transforms from the flow's mapping set: exactly the version the flow pinned, never a later one."""
 
     def factory(dataflow: Dataflow) -> Callable[[pa.RecordBatch], pa.RecordBatch] | None:
         if dataflow.mapping_id is None:
             return None
         scope = Scope(dataflow.org_id, dataflow.sandbox_name, RUNTIME_CLIENT)
-        with Session(engine) as session:
+        version = dataflow.mapping_version if dataflow.mapping_version is not None else 0
+        with engine.connect() as connection:
             try:
-                document = dict(resources.get(session, scope, "mappingSets", dataflow.mapping_id).document)
-            except HeadwaterError as exc:
+                body = version_body(connection, scope, dataflow.mapping_id, version)
+            except DomainError as exc:
                 raise DataflowIncompleteError(
-                    f"The mapping set {dataflow.mapping_id} does not exist (any more)."
+                    f"Version {version} of the mapping set {dataflow.mapping_id} does not exist (any more)."
                 ) from exc
-        return mapping_transform(list(document.get("mappings") or []))
+        return mapping_transform(list(body.get("mappings") or []))
 
     return factory
 

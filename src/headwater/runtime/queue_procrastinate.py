@@ -26,6 +26,7 @@ from headwater.runtime.claims import DEFAULT_STALE_AFTER_MS, claimable_run_ids, 
 from headwater.runtime.executor import Backoff, RunExecutor, heartbeat_interval
 from headwater.runtime.monitor import create_due_runs
 from headwater.runtime.ports import PlanBuilder
+from headwater.runtime.retention import RunRetention
 
 log = logging.getLogger(__name__)
 
@@ -72,9 +73,11 @@ class ProcrastinateRuntime:
         stale_after_ms: int = DEFAULT_STALE_AFTER_MS,
         heartbeat_seconds: float = 5.0,
         backoff: Backoff | None = None,
+        retention: RunRetention | None = None,
     ) -> None:
         self.engine = engine
         self.app = app
+        self.retention = retention or RunRetention()
         self.concurrency = concurrency
         self.tick_seconds = tick_seconds
         self.stale_after_ms = stale_after_ms
@@ -95,6 +98,7 @@ class ProcrastinateRuntime:
         create_due_runs(self.engine)
         with self.engine.begin() as conn:
             requeue_stale_runs(conn, stale_after_ms=self.stale_after_ms)
+        self.retention.maybe_prune(self.engine)
         with self.engine.connect() as conn:
             return claimable_run_ids(conn, limit=100)
 

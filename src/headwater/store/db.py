@@ -12,6 +12,8 @@ from alembic.config import Config
 from sqlalchemy import Connection, Engine, create_engine, event
 from sqlalchemy.orm import Session, sessionmaker
 
+from headwater.store.listing import hw_json_match
+
 MIGRATIONS_DIR = Path(__file__).parent / "migrations"
 T = TypeVar("T")
 
@@ -32,6 +34,8 @@ def make_engine(url: str, *, schema: str | None = None, **kwargs: Any) -> Engine
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # JSON-path list filters (store.listing): SQLite's JSON functions have no wildcard path match.
+    dbapi_connection.create_function("hw_json_match", 4, hw_json_match, deterministic=True)
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")

@@ -4,8 +4,13 @@ The run row is the single source of truth for a run. Queues (the embedded pool, 
 carry run ids; whoever wins the conditional update ``scheduled -> inProgress`` executes the run.
 
 Portable types only (SQLite and PostgreSQL): times are epoch milliseconds in BIGINT, documents are
-the store's ``PortableJSON``. The store's Alembic migration ``0002_runtime`` creates them
-(``headwater.store.db.upgrade``); a test keeps this module and that migration identical.
+the store's ``PortableJSON``. They share the models' metadata (``store.models.Base``); the Alembic
+migrations ``0002_runtime`` and ``0003_typed_resources`` create them, and a test compares the migrated
+database with this metadata.
+
+A flow's runtime state goes with the flow (foreign key, cascade). Runs do not: Adobe keeps a deleted
+flow's run history, so ``hw_runs.flow_id`` is an indexed column. The run's record counts are columns
+(filtered and summed); the rest of its progress is JSON.
 """
 
 from __future__ import annotations
@@ -15,14 +20,20 @@ from typing import Any, cast
 import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
+from headwater.store.models import Base
 from headwater.store.types import PortableJSON
 
-runtime_metadata = sa.MetaData()
+runtime_metadata = Base.metadata
 
 flow_runtime = sa.Table(
     "hw_flow_runtime",
     runtime_metadata,
-    sa.Column("flow_id", sa.String(64), primary_key=True),
+    sa.Column(
+        "flow_id",
+        sa.String(64),
+        sa.ForeignKey("flows.id", ondelete="CASCADE", name="fk_hw_flow_runtime_flow"),
+        primary_key=True,
+    ),
     sa.Column("org_id", sa.String(128), nullable=False),
     sa.Column("sandbox_name", sa.String(128), nullable=False),
     sa.Column("schedule_params", PortableJSON, nullable=False),
@@ -46,6 +57,7 @@ runs = sa.Table(
     sa.Column("flow_id", sa.String(64), nullable=False, index=True),
     sa.Column("org_id", sa.String(128), nullable=False),
     sa.Column("sandbox_name", sa.String(128), nullable=False),
+    sa.Column("flow_spec_id", sa.String(64), nullable=True),  # the flow's spec when the run was made
     # Idempotency key: "<generation>:<slot index>" for scheduled runs, "ondemand:<id>" otherwise.
     sa.Column("slot_key", sa.String(128), nullable=False),
     sa.Column("trigger", sa.String(16), nullable=False),  # scheduled | onDemand
@@ -58,7 +70,10 @@ runs = sa.Table(
     sa.Column("attempt", sa.Integer, nullable=False, server_default="0"),
     sa.Column("max_attempts", sa.Integer, nullable=False, server_default="3"),
     sa.Column("not_before", sa.BigInteger, nullable=False, server_default="0"),
-    sa.Column("progress", PortableJSON, nullable=True),  # counters and activity times, see runs.render_run
+    sa.Column("progress", PortableJSON, nullable=True),  # counters and activity times, see run_document
+    sa.Column("records_in", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("records_out", sa.BigInteger, nullable=False, server_default="0"),
+    sa.Column("records_failed", sa.BigInteger, nullable=False, server_default="0"),
     sa.Column("errors", PortableJSON, nullable=True),
     sa.Column("cursor_in", PortableJSON, nullable=True),
     sa.Column("cursor_out", PortableJSON, nullable=True),
@@ -71,6 +86,11 @@ runs = sa.Table(
     sa.Column("created_client", sa.String(200), nullable=False, server_default="headwater"),
     sa.UniqueConstraint("flow_id", "slot_key", name="uq_hw_runs_flow_slot"),
     sa.Index("ix_hw_runs_claimable", "status", "not_before"),
+    # Listing: newest first within the scope, by flow, by state; retention and lastRunDetails per flow.
+    sa.Index("ix_hw_runs_scope_created", "org_id", "sandbox_name", "created_at", "id"),
+    sa.Index("ix_hw_runs_scope_flow", "org_id", "sandbox_name", "flow_id", "created_at", "id"),
+    sa.Index("ix_hw_runs_scope_status", "org_id", "sandbox_name", "status", "created_at", "id"),
+    sa.Index("ix_hw_runs_flow_completed", "flow_id", "completed_at"),
 )
 
 

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from headwater.core.errors import NotFoundError, ValidationFailed
+from headwater.core.errors import Conflict, Invalid, NotFound
 from headwater.core.ids import new_id
 from headwater.core.timeutil import utcnow
 from headwater.store.models import ApiClient, Org, Sandbox
@@ -42,7 +42,7 @@ def list_orgs(session: Session) -> list[Org]:
 def get_org(session: Session, org_id: str) -> Org:
     org = session.get(Org, org_id)
     if org is None:
-        raise NotFoundError("orgs", org_id)
+        raise NotFound("orgs", org_id)
     return org
 
 
@@ -53,9 +53,11 @@ def default_org(session: Session) -> Org | None:
 def create_sandbox(session: Session, org_id: str, name: str) -> Sandbox:
     get_org(session, org_id)
     if not name or name != name.lower() or not name.replace("-", "").isalnum():
-        raise ValidationFailed(f"Sandbox name '{name}' must be lowercase letters, digits and hyphens.")
+        raise Invalid(
+            "sandbox.name_invalid", f"Sandbox name '{name}' must be lowercase letters, digits and hyphens."
+        )
     if find_sandbox(session, org_id, name) is not None:
-        raise ValidationFailed(f"Sandbox '{name}' already exists in org {org_id}.")
+        raise Conflict("sandbox.exists", f"Sandbox '{name}' already exists in org {org_id}.")
     sandbox = Sandbox(id=new_id(), org_id=org_id, name=name, created_at=utcnow())
     session.add(sandbox)
     session.flush()

@@ -11,8 +11,9 @@ from fastapi.staticfiles import StaticFiles
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.middleware.sessions import SessionMiddleware
 
+from headwater.api.error_codes import status_of
 from headwater.api.state import AppState
-from headwater.core.errors import FlowError, HeadwaterError
+from headwater.core.errors import DomainError, HeadwaterError
 from headwater.ui import web
 from headwater.ui.routes import ROUTERS
 
@@ -53,7 +54,7 @@ def build_ui(state: AppState) -> FastAPI:
     @ui.exception_handler(HeadwaterError)
     async def service_error(request: Request, exc: Exception) -> HTMLResponse:
         """A service refused (not found, invalid): its readable message on a page, never a 500."""
-        status = exc.status if isinstance(exc, FlowError) else 400
+        status = status_of(exc) if isinstance(exc, DomainError) else 400
         title = "Not found" if status == 404 else "Not possible"
         return web.page(
             request, "error.html", {"title": title, "message": web.error_text(exc)}, status_code=status

@@ -1,5 +1,5 @@
 """What the dataflow pages compute that is not service logic: the builder's form as a draft, the
-run rows and the inline SVG chart. Every check and write goes through the API's services."""
+run rows and the inline SVG chart. Every check and write goes through the same services as the API."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from typing import Any
 
 from starlette.datastructures import FormData
 
-from headwater.api.services.runs import RunRow
+from headwater.flows.runs import RunRow
 
 FREQUENCIES = ("once", "minute", "hour", "day", "week")
 SOURCE_TYPES = (("ATTRIBUTE", "Field"), ("EXPRESSION", "Expression"), ("CONSTANT", "Constant"))

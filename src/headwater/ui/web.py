@@ -2,7 +2,7 @@
 
 Pages are server-rendered Jinja2 templates; htmx swaps fragments for live refresh and
 validate-as-you-go. Every page calls the same service classes as the REST API
-(``headwater.api.services``) inside ``call`` — one transaction, in a worker thread.
+(the domain packages: ``connections``, ``flows``, ...) inside ``call`` — one transaction, in a worker thread.
 """
 
 from __future__ import annotations
@@ -19,11 +19,12 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 from sqlalchemy.orm import Session
 
+from headwater.api.error_codes import code_of
 from headwater.api.routes.common import app_state, in_transaction
 from headwater.api.state import AppState
-from headwater.core.errors import FlowError, HeadwaterError
+from headwater.core.errors import DomainError, HeadwaterError
+from headwater.core.scope import Scope
 from headwater.store import tenants
-from headwater.store.resources import Scope
 from headwater.ui.flowparts import duration_text, utc_text
 
 T = TypeVar("T")
@@ -120,8 +121,8 @@ async def explore(request: Request, user: User, account_id: str, params: dict[st
 
 def error_text(exc: BaseException) -> str:
     """A readable message for a service error (never the text of an unexpected exception)."""
-    if isinstance(exc, FlowError):
-        return f"{exc.message} ({exc.code})"
+    if isinstance(exc, DomainError):
+        return f"{exc.message} ({code_of(exc)[0]})"
     if isinstance(exc, HeadwaterError) and exc.message:
         return exc.message
     return "Something went wrong. Please try again."

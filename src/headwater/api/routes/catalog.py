@@ -1,4 +1,4 @@
-"""Catalog ``/dataSets``: thin routes over ``services.datasets`` (same auth headers as Flow Service)."""
+"""Catalog ``/dataSets``: thin routes over ``catalog.datasets`` (same auth headers as Flow Service)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from headwater.api.auth import check_request
 from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
 from headwater.api.routes.common import in_transaction
-from headwater.api.services import datasets
-from headwater.store.resources import Scope
+from headwater.catalog import datasets
+from headwater.core.scope import Scope
 
 router = APIRouter(tags=["Catalog datasets"])
 Caller = Annotated[Scope, Depends(check_request)]
@@ -25,9 +25,9 @@ Caller = Annotated[Scope, Depends(check_request)]
 )
 async def create_dataset(request: Request, scope: Caller) -> JSONBody:
     payload = await model_body(request, datasets.CreateDataSet)
-    row = await in_transaction(request, lambda db: datasets.create(db, scope, payload))
-    location = f"{request.url.path.rstrip('/')}/{row.id}"
-    return JSONBody(datasets.location(row.id), status_code=201, headers={"Location": location})
+    dataset_id = await in_transaction(request, lambda db: datasets.create(db, scope, payload).id)
+    location = f"{request.url.path.rstrip('/')}/{dataset_id}"
+    return JSONBody(datasets.location(dataset_id), status_code=201, headers={"Location": location})
 
 
 @router.get("/dataSets", summary="List datasets (keyed by id)")
@@ -51,8 +51,8 @@ async def get_dataset(request: Request, dataset_id: str, scope: Caller) -> JSONB
 @router.patch("/dataSets/{dataset_id}", summary="Update a dataset (JSON Patch)")
 async def patch_dataset(request: Request, dataset_id: str, scope: Caller) -> list[str]:
     ops: Any = await json_body(request)
-    row = await in_transaction(request, lambda db: datasets.patch_dataset(db, scope, dataset_id, ops))
-    return datasets.location(row.id)
+    await in_transaction(request, lambda db: datasets.patch_dataset(db, scope, dataset_id, ops))
+    return datasets.location(dataset_id)
 
 
 @router.delete("/dataSets/{dataset_id}", summary="Delete a dataset")

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from anyio import to_thread
 from fastapi import Request
@@ -11,6 +11,8 @@ from sqlalchemy import Connection
 from sqlalchemy.orm import Session
 
 from headwater.api.state import AppState
+from headwater.domain.collection import Listing
+from headwater.store.listing import ListQuery
 
 T = TypeVar("T")
 
@@ -64,3 +66,18 @@ async def in_read(request: Request, work: Callable[[Connection], T]) -> T:
 
 def query_pairs(request: Request) -> list[tuple[str, str]]:
     return list(request.query_params.multi_items())
+
+
+def collection_path(request: Request) -> str:
+    """The collection's path as next links show it (``/flows``): relative to its API's prefix."""
+    path = request.url.path.rstrip("/")
+    return "/" + path.rsplit("/", 1)[-1]
+
+
+def list_query(request: Request) -> ListQuery:
+    """The request's list query (a continuation token verified and opened)."""
+    return app_state(request).paging.parse(query_pairs(request), collection_path(request))
+
+
+def list_body(request: Request, listing: Listing, query: ListQuery) -> dict[str, Any]:
+    return app_state(request).paging.body(listing, query, collection_path(request))

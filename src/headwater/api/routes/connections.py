@@ -1,4 +1,4 @@
-"""``/connections``: thin routes over ``api.services.connections``."""
+"""``/connections``: thin routes over ``connections.base`` and ``connections.explore``."""
 
 from __future__ import annotations
 
@@ -10,10 +10,11 @@ from fastapi import APIRouter, Depends, Header, Request, Response
 from headwater.api.auth import caller, check_request
 from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
-from headwater.api.routes.common import app_state, in_read, in_transaction, query_pairs
-from headwater.api.services.connections import Connections, CreateConnection
-from headwater.api.services.explore import Explorer
-from headwater.store.resources import Scope
+from headwater.api.routes.common import app_state, in_read, in_transaction, list_body, list_query
+from headwater.connections.base import Connections, CreateConnection
+from headwater.connections.explore import Explorer
+from headwater.core.scope import Scope
+from headwater.domain.collection import id_and_etag
 
 router = APIRouter(tags=["Connections"])
 # Typed query parameters are validated before the route body runs: a Depends keeps auth errors first.
@@ -40,18 +41,17 @@ async def create_connection(request: Request) -> JSONBody:
     scope = caller(request)
     payload = await model_body(request, CreateConnection)
     connections = service(request)
-    row = await in_transaction(request, lambda db: connections.create(db, scope, payload))
-    location = f"{request.url.path.rstrip('/')}/{row.id}"
-    return JSONBody({"id": row.id, "etag": row.etag}, status_code=201, headers={"Location": location})
+    row = await in_transaction(request, lambda db: id_and_etag(connections.create(db, scope, payload)))
+    location = f"{request.url.path.rstrip('/')}/{row['id']}"
+    return JSONBody(row, status_code=201, headers={"Location": location})
 
 
 @router.get("/connections", summary="List base connections")
 async def list_connections(request: Request) -> JSONBody:
     scope = caller(request)
-    connections, params = service(request), query_pairs(request)
-    return JSONBody(
-        await in_transaction(request, lambda db: connections.list(db, scope, params), read_only=True)
-    )
+    connections, query = service(request), list_query(request)
+    listing = await in_transaction(request, lambda db: connections.list(db, scope, query), read_only=True)
+    return JSONBody(list_body(request, listing, query))
 
 
 # The hottest route reads its path parameter itself: FastAPI's per-request parameter validation was
@@ -89,8 +89,9 @@ async def patch_connection(
     scope = caller(request)
     ops = await json_body(request)
     connections = service(request)
-    row = await in_transaction(request, lambda db: connections.patch(db, scope, connection_id, ops, if_match))
-    return {"id": row.id, "etag": row.etag}
+    return await in_transaction(
+        request, lambda db: id_and_etag(connections.patch(db, scope, connection_id, ops, if_match))
+    )
 
 
 @router.delete("/connections/{connection_id}", status_code=204, summary="Delete a base connection")

@@ -1,4 +1,4 @@
-"""Thin CRUD routes for a ``services.collection.Collection``: POST, list, GET, PATCH, DELETE.
+"""Thin CRUD routes for a ``domain.collection.Collection``: POST, list, GET, PATCH, DELETE.
 
 Every Flow Service collection beyond ``/connections`` has the same five routes; they are declared here
 once, with the service built per request by ``factory``.
@@ -15,9 +15,9 @@ from pydantic import BaseModel
 from headwater.api.auth import check_request
 from headwater.api.body import json_body, model_body, openapi_body
 from headwater.api.responses import JSONBody
-from headwater.api.routes.common import in_transaction, query_pairs
-from headwater.api.services.collection import Collection, id_and_etag
-from headwater.store.resources import Scope
+from headwater.api.routes.common import in_transaction, list_body, list_query
+from headwater.core.scope import Scope
+from headwater.domain.collection import Collection, id_and_etag
 
 Caller = Annotated[Scope, Depends(check_request)]
 PATCH_BODY = {
@@ -31,7 +31,7 @@ PATCH_BODY = {
 def add_crud_routes(
     router: APIRouter,
     path: str,
-    factory: Callable[[Request], Collection],
+    factory: Callable[[Request], Collection[Any]],
     model: type[BaseModel],
     noun: str,
 ) -> None:
@@ -41,16 +41,15 @@ def add_crud_routes(
     async def create(request: Request, scope: Caller) -> JSONBody:
         payload = (await model_body(request, model)).model_dump(exclude_none=True)
         service = factory(request)
-        row = await in_transaction(request, lambda db: service.create(db, scope, payload))
-        location = f"{request.url.path.rstrip('/')}/{row.id}"
-        return JSONBody(id_and_etag(row), status_code=201, headers={"Location": location})
+        row = await in_transaction(request, lambda db: id_and_etag(service.create(db, scope, payload)))
+        location = f"{request.url.path.rstrip('/')}/{row['id']}"
+        return JSONBody(row, status_code=201, headers={"Location": location})
 
     @router.get(path, summary=f"List {noun}s")
     async def list_all(request: Request, scope: Caller) -> JSONBody:
-        service, params = factory(request), query_pairs(request)
-        return JSONBody(
-            await in_transaction(request, lambda db: service.list(db, scope, params), read_only=True)
-        )
+        service, query = factory(request), list_query(request)
+        listing = await in_transaction(request, lambda db: service.list(db, scope, query), read_only=True)
+        return JSONBody(list_body(request, listing, query))
 
     @router.get(item, summary=f"Get a {noun}")
     async def get_one(request: Request, resource_id: str, scope: Caller) -> JSONBody:
@@ -68,8 +67,9 @@ def add_crud_routes(
     ) -> dict[str, Any]:
         ops = await json_body(request)
         service = factory(request)
-        row = await in_transaction(request, lambda db: service.patch(db, scope, resource_id, ops, if_match))
-        return id_and_etag(row)
+        return await in_transaction(
+            request, lambda db: id_and_etag(service.patch(db, scope, resource_id, ops, if_match))
+        )
 
     @router.delete(item, status_code=204, summary=f"Delete a {noun}")
     async def delete_one(request: Request, resource_id: str, scope: Caller) -> Response:

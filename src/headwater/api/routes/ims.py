@@ -6,9 +6,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 
+from headwater.api.errors import GatewayError
 from headwater.api.responses import JSONBody
 from headwater.api.routes.common import app_state
-from headwater.core.errors import GatewayError
 from headwater.store import tenants
 
 router = APIRouter(tags=["IMS"])

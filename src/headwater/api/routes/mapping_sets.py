@@ -1,4 +1,4 @@
-"""Data Prep ``/mappingSets``: thin routes over ``services.mapping_sets`` (same auth headers)."""
+"""Data Prep ``/mappingSets``: thin routes over ``dataprep.mapping_sets`` (same auth headers)."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ from fastapi import APIRouter, Depends, Request, Response
 from headwater.api.auth import check_request
 from headwater.api.body import model_body, openapi_body
 from headwater.api.routes.common import in_transaction
-from headwater.api.services import mapping_sets
-from headwater.store.resources import Scope
+from headwater.core.scope import Scope
+from headwater.dataprep import mapping_sets
 
 router = APIRouter(tags=["Mapping sets"])
 Caller = Annotated[Scope, Depends(check_request)]

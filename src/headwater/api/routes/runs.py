@@ -1,4 +1,4 @@
-"""``/runs``: on-demand runs, run reads and re-trigger, over ``services.runs``."""
+"""``/runs``: on-demand runs, run reads and lists, re-trigger, over ``flows.runs``."""
 
 from __future__ import annotations
 
@@ -9,9 +9,9 @@ from fastapi import APIRouter, Depends, Request
 from headwater.api.auth import check_request
 from headwater.api.body import model_body, openapi_body
 from headwater.api.responses import JSONBody
-from headwater.api.routes.common import in_transaction, query_pairs
-from headwater.api.services import runs
-from headwater.store.resources import Scope
+from headwater.api.routes.common import in_transaction, list_body, list_query
+from headwater.core.scope import Scope
+from headwater.flows import runs
 
 router = APIRouter(tags=["Runs"])
 Caller = Annotated[Scope, Depends(check_request)]
@@ -27,10 +27,11 @@ async def create_run(request: Request, scope: Caller) -> JSONBody:
     )
 
 
-@router.get("/runs", summary="List runs (property=flowId==X)")
-async def list_runs(request: Request, scope: Caller) -> dict[str, Any]:
-    params = query_pairs(request)
-    return await in_transaction(request, lambda db: runs.list_all(db, scope, params), read_only=True)
+@router.get("/runs", summary="List runs (property=flowId==X, state==failed, ...)")
+async def list_runs(request: Request, scope: Caller) -> JSONBody:
+    query = list_query(request)
+    listing = await in_transaction(request, lambda db: runs.page(db, scope, query), read_only=True)
+    return JSONBody(list_body(request, listing, query))
 
 
 @router.get("/runs/{run_id}", summary="Get a run")

@@ -1,4 +1,4 @@
-"""``/sourceConnections``: the generic CRUD routes over ``services.source_connections``."""
+"""``/sourceConnections``: the generic CRUD routes over ``connections.sources``."""
 
 from __future__ import annotations
 
@@ -6,14 +6,13 @@ from fastapi import APIRouter, Request
 
 from headwater.api.routes.common import app_state
 from headwater.api.routes.crud import add_crud_routes
-from headwater.api.services.source_connections import CreateSourceConnection, SourceConnections
+from headwater.connections.sources import CreateSourceConnection, SourceConnections
 
 router = APIRouter(tags=["Source connections"])
 
 
 def service(request: Request) -> SourceConnections:
-    state = app_state(request)
-    return SourceConnections(state.specs, state.explorer())
+    return app_state(request).source_connections()
 
 
 add_crud_routes(router, "/sourceConnections", service, CreateSourceConnection, "source connection")

@@ -1,11 +1,11 @@
-"""``/targetConnections``: the generic CRUD routes over ``services.target_connections``."""
+"""``/targetConnections``: the generic CRUD routes over ``connections.targets``."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter, Request
 
 from headwater.api.routes.crud import add_crud_routes
-from headwater.api.services.target_connections import CreateTargetConnection, TargetConnections
+from headwater.connections.targets import CreateTargetConnection, TargetConnections
 
 router = APIRouter(tags=["Target connections"])
 

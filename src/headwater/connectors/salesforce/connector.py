@@ -6,11 +6,11 @@ from typing import Any, ClassVar
 
 from headwater.connectors.base import CheckResult, Connector, Cursor, ExploreItem, ReadStream, TableSchema
 from headwater.core.errors import (
+    Invalid,
     SourceAuthError,
     SourceConfigError,
     SourceLimitReached,
     SourceUnavailable,
-    ValidationFailed,
 )
 from headwater.core.settings import Settings
 
@@ -50,7 +50,10 @@ def auth_strategy(spec_name: str, params: dict[str, Any]) -> AuthStrategy:
                 "OAuth2 Client Credential needs environmentUrl (the org's My Domain URL)."
             )
         return ClientCredentials(url, str(params.get("clientId", "")), str(params.get("clientSecret", "")))
-    raise ValidationFailed(f"The auth spec '{spec_name}' is not supported by the Salesforce connector.")
+    raise Invalid(
+        "connection.auth_spec_unknown",
+        f"The auth spec '{spec_name}' is not supported by the Salesforce connector.",
+    )
 
 
 class SalesforceConnector(Connector):

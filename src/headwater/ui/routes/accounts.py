@@ -13,10 +13,12 @@ from fastapi import APIRouter, Depends, HTTPException, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from headwater.api.services.connections import MASK, AuthIn, CreateConnection, SpecRef
-from headwater.core.errors import FlowError, HeadwaterError
+from headwater.connections.base import MASK, AuthIn, CreateConnection, SpecRef
+from headwater.core.errors import HeadwaterError, Invalid
+from headwater.store.listing import ListQuery
 from headwater.ui import forms, web
 
+ACCOUNTS_SHOWN = 1000  # paging arrives with the UI issue
 router = APIRouter()
 CurrentUser = Annotated[web.User, Depends(web.current_user)]
 PREVIEW_ROWS = 100
@@ -90,7 +92,7 @@ async def connect(request: Request, user: CurrentUser, spec_id: str) -> Response
     connections = web.state_of(request).connections()
     try:
         if not name:
-            raise FlowError("1000-400", "Bad request", "Give the account a name.")
+            raise Invalid("connection.name_missing", "Give the account a name.")
         payload = CreateConnection(
             name=name,
             description=form.get("description", "").strip() or None,
@@ -119,11 +121,13 @@ async def connect(request: Request, user: CurrentUser, spec_id: str) -> Response
 @router.get("/accounts", response_class=HTMLResponse)
 async def accounts(request: Request, user: CurrentUser) -> Response:
     connections = web.state_of(request).connections()
-    listed = await web.call(request, lambda db: connections.list(db, user.scope, []), read_only=True)
+    listed = await web.call(
+        request, lambda db: connections.list(db, user.scope, ListQuery(limit=ACCOUNTS_SHOWN)), read_only=True
+    )
     sources = {spec["id"]: spec["name"] for spec in web.state_of(request).specs.connection_specs.sources()}
     items = [
         {**item, "specName": sources[spec_id]}
-        for item in listed.get("items", [])
+        for item in listed.items
         if (spec_id := item.get("connectionSpec", {}).get("id")) in sources
     ]
     return web.page(request, "accounts/list.html", {"items": items})
@@ -187,7 +191,7 @@ async def edit_account(request: Request, user: CurrentUser, account_id: str) -> 
     connections = web.state_of(request).connections()
     try:
         if not form.get("name", "").strip():
-            raise FlowError("1000-400", "Bad request", "Give the account a name.")
+            raise Invalid("connection.name_missing", "Give the account a name.")
         await web.call(
             request, lambda db: connections.patch(db, user.scope, account_id, ops, form.get("etag"))
         )

@@ -1,6 +1,6 @@
 """Datasets: the Catalog list with the lake's row counts, and one dataset's schema and landed rows.
 
-The catalog comes from ``services.datasets`` (as ``GET /dataSets``); what landed comes from the same
+The catalog comes from ``catalog.datasets`` (as ``GET /dataSets``); what landed comes from the same
 module's lake readers (``landed``: the Delta table's leaf columns as dotted paths; ``preview``: rows
 read with DuckDB over the table, as ``lake.query`` registers it).
 """
@@ -14,8 +14,8 @@ from anyio import to_thread
 from fastapi import APIRouter, Depends, Request
 from fastapi.responses import HTMLResponse, Response
 
-from headwater.api.services import datasets
-from headwater.core.errors import FlowError, HeadwaterError
+from headwater.catalog import datasets
+from headwater.core.errors import DomainError, HeadwaterError
 from headwater.lake import Lake
 from headwater.ui import web
 
@@ -54,7 +54,7 @@ async def dataset_list(request: Request, user: CurrentUser) -> Response:
 async def dataset_detail(request: Request, user: CurrentUser, dataset_id: str) -> Response:
     try:
         found = await web.call(request, lambda db: datasets.get(db, user.scope, dataset_id), read_only=True)
-    except FlowError as exc:
+    except DomainError as exc:
         missing = {"title": "Dataset not found", "message": web.error_text(exc)}
         return web.page(request, "error.html", missing, status_code=404)
     lake = Lake.from_settings(web.state_of(request).settings)

@@ -1,10 +1,11 @@
 """Dataflows: the builder (``/ui/flows/new``), the monitor list and a flow's runs with its chart.
 
-Everything goes through the API's services: the builder's mapping check is
-``services.mapping_sets.check_entries`` (the Data Prep engine, as ``POST /mappingSets`` and the flow's
+Everything goes through the services the API uses: the builder's mapping check is
+``dataprep.mapping_sets.check_entries`` (the Data Prep engine, as ``POST /mappingSets`` and the flow's
 Mapping check), creation is ``SourceConnections``/``datasets``/``TargetConnections``/``mapping_sets``/
-``Flows`` in one transaction (nothing is left half-made), "Run now" is ``services.runs.run_now``
-(``POST /runs`` without Adobe's once-only rule), enable/disable is ``Flows.action`` and re-trigger is ``services.runs.retrigger``.
+``Flows`` in one transaction (nothing is left half-made), "Run now" is ``flows.runs.run_now``
+(``POST /runs`` without Adobe's once-only rule), enable/disable is ``Flows.action`` and re-trigger is
+``flows.runs.retrigger``.
 """
 
 from __future__ import annotations
@@ -16,16 +17,16 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from sqlalchemy.orm import Session
 
-from headwater.api.services import datasets, mapping_sets, runs
-from headwater.api.services.flows import CreateFlow, Flows
-from headwater.api.services.source_connections import (
-    CreateSourceConnection,
-    SourceConnections,
-    SpecRef,
-)
-from headwater.api.services.target_connections import CreateTargetConnection, TargetConnections
-from headwater.core.errors import FlowError, HeadwaterError
+from headwater.catalog import datasets
+from headwater.connections.sources import CreateSourceConnection, SourceConnections
+from headwater.connections.targets import CreateTargetConnection, TargetConnections
+from headwater.core.errors import DomainError, HeadwaterError, Invalid
+from headwater.dataprep import mapping_sets
+from headwater.domain.wire import SpecRef
+from headwater.flows import runs
+from headwater.flows.flows import CreateFlow, Flows
 from headwater.specs import DATA_LAKE_SPEC_ID
+from headwater.store.listing import ListQuery
 from headwater.ui import web
 from headwater.ui.flowparts import (
     FREQUENCIES,
@@ -40,6 +41,8 @@ from headwater.ui.flowparts import (
 router = APIRouter()
 CurrentUser = Annotated[web.User, Depends(web.current_user)]
 ACTIVE_POLL, IDLE_POLL = "2s", "15s"
+SHOWN = 1000  # rows per list page (paging arrives with the UI issue)
+RUNS_SHOWN = 100
 
 
 def _flows(request: Request) -> Flows:
@@ -52,9 +55,11 @@ def _flows(request: Request) -> Flows:
 async def _accounts(request: Request, user: web.User) -> list[dict[str, Any]]:
     state = web.state_of(request)
     connections = state.connections()
-    body = await web.call(request, lambda db: connections.list(db, user.scope, []), read_only=True)
+    listed = await web.call(
+        request, lambda db: connections.list(db, user.scope, ListQuery(limit=SHOWN)), read_only=True
+    )
     sources = {spec["id"] for spec in state.specs.connection_specs.sources()}
-    return [item for item in body.get("items", []) if (item.get("connectionSpec") or {}).get("id") in sources]
+    return [item for item in listed.items if (item.get("connectionSpec") or {}).get("id") in sources]
 
 
 async def _objects(request: Request, user: web.User, account: str) -> tuple[list[dict[str, Any]], str]:
@@ -127,7 +132,7 @@ def _check_draft(draft: Draft, known_datasets: list[dict[str, Any]]) -> dict[str
                 errors["schedule"] = "A repeating dataflow needs a delta column (a last-modified date-time)."
             else:
                 Flows.check_new_schedule(draft.schedule_params(), draft.transformations(None))
-        except FlowError as exc:
+        except DomainError as exc:
             errors["schedule"] = web.error_text(exc)
     return errors
 
@@ -264,9 +269,7 @@ def _create_all(request: Request, user: web.User, draft: Draft, explored: list[d
             (s for s in state.specs.flow_specs.all() if spec_id in s.get("sourceConnectionSpecIds", [])), None
         )
         if flow_spec is None:
-            raise FlowError(
-                "1413-400", "Invalid request", "No dataflow spec reads from this kind of account."
-            )
+            raise Invalid("spec.unknown", "No dataflow spec reads from this kind of account.")
         known = {str(c["name"]): c for c in explored}
         columns = [known.get(name, {"name": name}) for name in draft.columns]
         source = sources.create(
@@ -354,7 +357,7 @@ class _Ends:
         for connection_id in ids or []:
             try:
                 found = service.get(db, user.scope, str(connection_id))["items"][0]
-            except FlowError:
+            except DomainError:
                 continue
             return str((found.get("params") or {}).get(name, ""))
         return ""
@@ -366,19 +369,26 @@ class _Ends:
         return self._param(db, user, self.targets, flow.get("targetConnectionIds"), "dataSetId")
 
 
+def _runs_of(db: Session, user: web.User, flow_id: str, limit: int) -> list[dict[str, Any]]:
+    scope = user.scope
+    return runs.list_runs(
+        db.connection(), org_id=scope.org_id, sandbox_name=scope.sandbox_name, flow_id=flow_id, limit=limit
+    )
+
+
 @router.get("/flows", response_class=HTMLResponse)
 async def flow_list(request: Request, user: CurrentUser) -> Response:
     flows, ends = _flows(request), _Ends(request)
 
     def read(db: Session) -> list[dict[str, Any]]:
         listed = []
-        for flow in flows.list(db, user.scope, []).get("items", []):
-            latest = runs.list_all(db, user.scope, [("property", f"flowId=={flow['id']}"), ("limit", "1")])
+        for flow in flows.list(db, user.scope, ListQuery(limit=SHOWN)).items:
+            latest = _runs_of(db, user, str(flow["id"]), 1)
             listed.append(
                 {
                     "flow": flow,
                     "object": ends.table(db, user, flow),
-                    "last_run": next(iter(runs.run_rows(latest.get("items", []))), None),
+                    "last_run": next(iter(runs.run_rows(latest)), None),
                     "next_run": flows.next_run_at(db, str(flow["id"])),
                 }
             )
@@ -395,12 +405,11 @@ async def _flow_view(request: Request, user: web.User, flow_id: str) -> dict[str
 
     def read(db: Session) -> dict[str, Any]:
         flow = flows.get(db, user.scope, flow_id)["items"][0]
-        listed = runs.list_all(db, user.scope, [("property", f"flowId=={flow_id}"), ("limit", "100")])
         return {
             "flow": flow,
             "object": ends.table(db, user, flow),
             "dataset_id": ends.dataset(db, user, flow),
-            "runs": runs.run_rows(listed.get("items", [])),
+            "runs": runs.run_rows(_runs_of(db, user, flow_id, RUNS_SHOWN)),
             "next_run": flows.next_run_at(db, flow_id),
         }
 
@@ -416,7 +425,7 @@ async def _flow_view(request: Request, user: web.User, flow_id: str) -> dict[str
 async def flow_detail(request: Request, user: CurrentUser, flow_id: str) -> Response:
     try:
         view = await _flow_view(request, user, flow_id)
-    except FlowError as exc:
+    except DomainError as exc:
         return web.page(
             request,
             "error.html",
@@ -431,7 +440,7 @@ async def flow_runs(request: Request, user: CurrentUser, flow_id: str) -> Respon
     """The runs fragment the detail page polls (every 2 s while a run is pending or running)."""
     try:
         view = await _flow_view(request, user, flow_id)
-    except FlowError as exc:
+    except DomainError as exc:
         alert = f'<p class="flash error" role="alert">{escape(web.error_text(exc))}</p>'
         return HTMLResponse(alert, status_code=404)
     return web.page(request, "flows/_runs.html", view)
@@ -446,7 +455,7 @@ async def run_now(request: Request, user: CurrentUser, flow_id: str) -> Response
     try:
         created = await web.call(request, lambda db: runs.run_now(db, user.scope, flow_id))
         web.flash(request, f"Run {created['id']} scheduled.", "ok")
-    except FlowError as exc:
+    except DomainError as exc:
         web.flash(request, f"The run was not started: {web.error_text(exc)}", "error")
     return _back(flow_id)
 
@@ -459,7 +468,7 @@ async def flow_action(
     try:
         await web.call(request, lambda db: flows.action(db, user.scope, flow_id, op))
         web.flash(request, f"Dataflow {'enabled' if op == 'enable' else 'disabled'}.", "ok")
-    except FlowError as exc:
+    except DomainError as exc:
         web.flash(request, f"The dataflow was not changed: {web.error_text(exc)}", "error")
     return _back(flow_id)
 
@@ -469,6 +478,6 @@ async def retrigger(request: Request, user: CurrentUser, flow_id: str, run_id: s
     try:
         await web.call(request, lambda db: runs.retrigger(db, user.scope, run_id, "re_trigger"))
         web.flash(request, f"Run {run_id} scheduled again.", "ok")
-    except FlowError as exc:
+    except DomainError as exc:
         web.flash(request, f"The run was not re-triggered: {web.error_text(exc)}", "error")
     return _back(flow_id)

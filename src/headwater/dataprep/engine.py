@@ -10,8 +10,8 @@ column; ``${First Name}`` for any other name), string literals in double quotes 
 numbers, ``true``/``false``/``null``, calls ``f(a, b)`` nested freely, and comparisons
 (``== != < <= > >=``) joined by ``&&``/``||`` for ``iif`` conditions.
 
-Every validation error is ``ValidationFailed`` with code ``1419-400`` (Flow Service's "mapping
-validation failed") and a report naming the entry: ``{"mappingIndex": i, "destination": ...,
+Every validation error is a ``MappingError`` (``Invalid`` with reason ``mapping.invalid``, which the API
+answers as Flow Service's 1419-400 "mapping validation failed") whose details name the entry: ``{"mappingIndex": i, "destination": ...,
 "reason": ...}``; reasons: ``SYNTAX``, ``UNKNOWN_SOURCE_FIELD``, ``UNKNOWN_FUNCTION``, ``WRONG_ARITY``,
 ``INVALID_DESTINATION``, ``DUPLICATE_DESTINATION``, ``INVALID_SOURCE_TYPE``, ``MISSING_SOURCE``,
 ``TYPE_MISMATCH``.
@@ -27,23 +27,17 @@ from typing import Any, TypeAlias
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.core.errors import ValidationFailed
+from headwater.core.errors import Invalid
 
-MAPPING_ERROR_CODE = "1419-400"
 SOURCE_TYPES = ("ATTRIBUTE", "EXPRESSION", "CONSTANT")
 _DESTINATION = re.compile(r"^[A-Za-z_$][\w$-]*(\.[A-Za-z_$][\w$-]*)*$")
 
 
-class MappingError(ValidationFailed):
+class MappingError(Invalid):
     def __init__(self, message: str, reason: str, index: int | None = None, destination: Any = None) -> None:
         where = f"mapping #{index} ({destination!r}): " if index is not None else ""
         super().__init__(
-            where + message,
-            code=MAPPING_ERROR_CODE,
-            title="Invalid request",
-            mappingIndex=index,
-            destination=destination,
-            reason=reason,
+            "mapping.invalid", where + message, mappingIndex=index, destination=destination, reason=reason
         )
 
 
@@ -483,7 +477,6 @@ def compile_mapping_set(
 
 __all__ = [
     "FUNCTIONS",
-    "MAPPING_ERROR_CODE",
     "CompiledMapping",
     "MappingError",
     "MappingRule",

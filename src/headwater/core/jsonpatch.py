@@ -1,4 +1,4 @@
-"""JSON Patch (RFC 6902: add, replace, remove) over plain JSON documents, with Flow Service's errors.
+"""JSON Patch (RFC 6902: add, replace, remove) over plain JSON documents.
 
 Ops are case-insensitive (Adobe's schema says ADD/REPLACE/REMOVE, its docs send lowercase); a single
 op object is accepted as well as an array.
@@ -9,20 +9,20 @@ from __future__ import annotations
 import copy
 from typing import Any
 
-from headwater.core.errors import FlowError
+from headwater.core.errors import Invalid
 
 SUPPORTED = ("add", "replace", "remove")
 
 
-def invalid(code: str, message: str) -> FlowError:
-    return FlowError(code, "Invalid request", message)
+def invalid(reason: str, message: str) -> Invalid:
+    return Invalid(reason, message)
 
 
 def normalise_ops(body: Any) -> list[dict[str, Any]]:
     ops = [body] if isinstance(body, dict) else body
     if not isinstance(ops, list) or not ops:
         raise invalid(
-            "1405-400",
+            "patch.empty",
             "The request body cannot be null or empty. Please provide a request body and try again.",
         )
     result = []
@@ -33,19 +33,19 @@ def normalise_ops(body: Any) -> list[dict[str, Any]]:
             or not isinstance(op.get("path"), str)
         ):
             raise invalid(
-                "1455-400",
+                "patch.malformed",
                 "An error has occurred while validating patch instructions: each instruction needs 'op' and 'path'.",
             )
         name = op["op"].lower()
         if name not in SUPPORTED:
             raise invalid(
-                "1434-400",
+                "patch.op_unsupported",
                 f"Unsupported operation '{op['op']}' received. Please use one of the supported operation types "
                 "and try again.",
             )
         if name != "remove" and "value" not in op:
             raise invalid(
-                "1455-400",
+                "patch.malformed",
                 'An error has occurred while validating patch instructions: Missing field "value".',
             )
         result.append({"op": name, "path": op["path"], "value": op.get("value")})
@@ -56,7 +56,7 @@ def pointer(path: str) -> list[str]:
     if path == "":
         return []
     if not path.startswith("/"):
-        raise invalid("1365-400", f"The path {path} provided in ops is invalid.")
+        raise invalid("patch.path_invalid", f"The path {path} provided in ops is invalid.")
     return [part.replace("~1", "/").replace("~0", "~") for part in path[1:].split("/")]
 
 
@@ -66,7 +66,7 @@ def apply(document: dict[str, Any], ops: list[dict[str, Any]]) -> dict[str, Any]
     for op in ops:
         parts = pointer(op["path"])
         if not parts:
-            raise invalid("1365-400", f"The path {op['path']} provided in ops is invalid.")
+            raise invalid("patch.path_invalid", f"The path {op['path']} provided in ops is invalid.")
         parent = _walk(result, parts[:-1], op["path"])
         _apply_one(parent, parts[-1], op)
     return result
@@ -99,7 +99,7 @@ def _apply_one(parent: Any, key: str, op: dict[str, Any]) -> None:
             parent.append(value)
             return
         if not key.isdigit() or int(key) > len(parent) or (name != "add" and int(key) >= len(parent)):
-            raise invalid("1365-400", f"The path {op['path']} provided in ops is invalid.")
+            raise invalid("patch.path_invalid", f"The path {op['path']} provided in ops is invalid.")
         index = int(key)
         if name == "add":
             parent.insert(index, value)
@@ -108,10 +108,11 @@ def _apply_one(parent: Any, key: str, op: dict[str, Any]) -> None:
         else:
             del parent[index]
         return
-    raise invalid("1365-400", f"The path {op['path']} provided in ops is invalid.")
+    raise invalid("patch.path_invalid", f"The path {op['path']} provided in ops is invalid.")
 
 
-def _missing(field: str) -> FlowError:
+def _missing(field: str) -> Invalid:
     return invalid(
-        "1455-400", f'An error has occurred while validating patch instructions: Missing field "{field}".'
+        "patch.malformed",
+        f'An error has occurred while validating patch instructions: Missing field "{field}".',
     )

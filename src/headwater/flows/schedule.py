@@ -28,7 +28,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from headwater.core.errors import FlowError
+from headwater.core.errors import Invalid
 
 #: How far in the past a new flow's ``startTime`` may lie: clients send ``int(time.time())`` and the
 #: request takes a moment to arrive. Anything older is error 1360.
@@ -91,13 +91,13 @@ class Slot:
 # --- validation ---------------------------------------------------------------------------------------
 
 
-def _bad_request(code: str, message: str) -> FlowError:
-    return FlowError(code, "Bad Request", message)
+def _bad_request(reason: str, message: str) -> Invalid:
+    return Invalid(reason, message)
 
 
-def _missing(param: str) -> FlowError:
+def _missing(param: str) -> Invalid:
     return _bad_request(
-        "1359-400",
+        "schedule.param_missing",
         f"The param {param} is missing in the request. Please provide a valid {param} and try again.",
     )
 
@@ -105,7 +105,7 @@ def _missing(param: str) -> FlowError:
 def _parse_start_time(value: Any) -> int:
     if isinstance(value, bool):
         raise _bad_request(
-            "1340-400",
+            "schedule.time_format",
             f"An error occurred while parsing {value}. Please check the time format provided in the request and try again.",
         )
     try:
@@ -114,7 +114,7 @@ def _parse_start_time(value: Any) -> int:
         number = math.nan
     if not math.isfinite(number) or number < 0 or number != int(number):
         raise _bad_request(
-            "1340-400",
+            "schedule.time_format",
             f"An error occurred while parsing {value}. Please check the time format provided in the request and try again.",
         )
     return int(number)
@@ -125,14 +125,14 @@ def _parse_frequency(value: Any) -> Frequency:
         return Frequency(str(value).lower()) if isinstance(value, str) else Frequency(value)
     except ValueError:
         raise _bad_request(
-            "1397-400",
+            "schedule.frequency_invalid",
             f"The provided frequency : {value} is invalid. Please provide a valid frequency and try again.",
         ) from None
 
 
 def _parse_interval(value: Any, frequency: Frequency) -> int:
     not_allowed = _bad_request(
-        "1363-400",
+        "schedule.interval_not_allowed",
         f"Interval {value} is not allowed with frequency: {frequency.value}. Please provide a valid interval value and try again.",
     )
     if isinstance(value, bool):
@@ -146,7 +146,7 @@ def _parse_interval(value: Any, frequency: Frequency) -> int:
     minimum = MIN_INTERVAL.get(frequency.value, DEFAULT_MIN_INTERVAL)
     if number < minimum:
         raise _bad_request(
-            "1362-400",
+            "schedule.interval_too_small",
             f"Interval cannot be less than {minimum}. Please provide a valid interval value and try again.",
         )
     return int(number)
@@ -158,25 +158,25 @@ def _parse_backfill(value: Any) -> bool:
     if isinstance(value, str) and value.lower() in ("true", "false"):
         return value.lower() == "true"
     raise _bad_request(
-        "1312-400",
+        "schedule.backfill_invalid",
         f"The provided param value {value} is not a valid input for property=backfill. Please provide a valid param value and try again.",
     )
 
 
 def parse_schedule(params: Mapping[str, Any] | None, *, now: float | None = None) -> Schedule:
-    """Validate ``scheduleParams`` and return the typed schedule; raise ``FlowError`` with Adobe's codes.
+    """Validate ``scheduleParams`` and return the typed schedule; raise ``Invalid`` (the API answers Adobe's 13xx codes).
 
     ``now`` (epoch seconds) enables the "start time in the past" check (1360), which applies when a
     flow is created or its start time changed, not when a stored flow is read back.
     """
     if not params:
         raise _bad_request(
-            "1317-400",
+            "schedule.params_empty",
             "The provided schedule params are empty but should not be empty. Please provide valid schedule params and try again.",
         )
     if not isinstance(params, Mapping):
         raise _bad_request(
-            "1317-400",
+            "schedule.params_empty",
             "The provided schedule params are invalid. Please provide valid schedule params and try again.",
         )
     if params.get("startTime") in (None, ""):
@@ -187,19 +187,19 @@ def parse_schedule(params: Mapping[str, Any] | None, *, now: float | None = None
     frequency = _parse_frequency(params["frequency"])
     if now is not None and start < now - START_TIME_GRACE_SECONDS:
         raise _bad_request(
-            "1360-400",
+            "schedule.start_time_past",
             "The start time cannot be set in the past. Please provide a valid start time and try again.",
         )
     has_interval = params.get("interval") not in (None, "")
     if frequency is Frequency.ONCE:
         if has_interval:
             raise _bad_request(
-                "1361-400",
+                "schedule.interval_with_once",
                 "Interval is not allowed with one time ingestion. Please remove interval or change frequency and then try again.",
             )
         if "backfill" in params and params["backfill"] is not None:
             raise _bad_request(
-                "1364-400",
+                "schedule.backfill_with_once",
                 "The backfill flag is not allowed when frequency is set to one. Please remove the backfill flag when frequency is set to once and try again.",
             )
         return Schedule(start, frequency)
@@ -222,14 +222,18 @@ def validate_schedule_update(
     new = parse_schedule(new_params)
     if new.start_time != old.start_time:
         raise _bad_request(
-            "1366-400", "The start time has passed and the update operation is no longer allowed."
+            "schedule.start_time_frozen",
+            "The start time has passed and the update operation is no longer allowed.",
         )
     if new.frequency is Frequency.ONCE and old.frequency is not Frequency.ONCE:
         raise _bad_request(
-            "1403-400", "The start time has passed and you can no longer change the frequency to once."
+            "schedule.once_frozen",
+            "The start time has passed and you can no longer change the frequency to once.",
         )
     if new.backfill != old.backfill:
-        raise _bad_request("1404-400", "The start time has passed and you can no longer update backfill.")
+        raise _bad_request(
+            "schedule.backfill_frozen", "The start time has passed and you can no longer update backfill."
+        )
     return new
 
 
@@ -240,17 +244,17 @@ def validate_connection_ids(id_type: str, ids: Any) -> str:
     """The single id of ``sourceConnectionIds`` / ``targetConnectionIds`` (1320 empty, 1321 not one)."""
     if not ids or not isinstance(ids, list):
         raise _bad_request(
-            "1320-400",
+            "flow.connection_ids_empty",
             f"The {id_type} cannot be null or empty. Please provide valid {id_type} and try again.",
         )
     if len(ids) != 1:
         raise _bad_request(
-            "1321-400",
+            "flow.connection_ids_not_one",
             f"The length of {id_type} should be one, supplied size is {len(ids)}. Please provide valid size and try again.",
         )
     if not isinstance(ids[0], str) or not ids[0]:
         raise _bad_request(
-            "1320-400",
+            "flow.connection_ids_empty",
             f"The {id_type} cannot be null or empty. Please provide valid {id_type} and try again.",
         )
     return ids[0]
@@ -270,19 +274,19 @@ def validate_copy_transformation(
             copy_params = dict(item.get("params") or {})
     if "mode" in copy_params:
         raise _bad_request(
-            "1368-400", "Mode is not allowed in flow request. Please check your request and try again."
+            "flow.copy_mode", "Mode is not allowed in flow request. Please check your request and try again."
         )
     delta = copy_params.get("deltaColumn")
     if schedule.frequency is Frequency.ONCE:
         if delta:
             raise _bad_request(
-                "1369-400",
+                "flow.delta_with_once",
                 "The delta column in copy transform is not allowed when frequency is set to once. Please remove the delta column and try again.",
             )
         return None
     if is_crm and not (isinstance(delta, Mapping) and delta.get("name")):
         raise _bad_request(
-            "1367-400",
+            "flow.delta_missing",
             "The delta column is required in copy transformation when creating a CRM connector. Please provide delta column and try again.",
         )
     return dict(delta) if isinstance(delta, Mapping) else None

@@ -113,7 +113,7 @@ def run_document(row: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "id": row["id"],
         "flowId": row["flow_id"],
-        "flowSpec": dict(FLOW_SPEC),
+        "flowSpec": {"id": row.get("flow_spec_id") or FLOW_SPEC["id"], "version": FLOW_SPEC["version"]},
         "createdAt": row["created_at"],
         "updatedAt": row["updated_at"],
         "createdBy": row["created_by"],

@@ -2,7 +2,7 @@
 
 Connectors are kept in a small in-process pool keyed by connection id *and etag*, for a short TTL,
 so consecutive explore calls reuse the login and the cached describes, and an edited connection
-(new etag) is never served with old credentials. Connector errors become FLOW errors here; the
+(new etag) is never served with old credentials. Connector errors become ``SourceFailed`` here; the
 messages are the connector's, which never carry a secret.
 """
 
@@ -13,22 +13,21 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy.orm import Session
-
-from headwater.api.services.connections import KIND, Connections
+from headwater.connections.base import Connections
 from headwater.connectors.base import Connector, ExploreItem, TableSchema
 from headwater.connectors.registry import open_connector
 from headwater.core.errors import (
-    FlowError,
+    DomainError,
+    Invalid,
     SkippableError,
     SourceAuthError,
     SourceConfigError,
+    SourceFailed,
     TransientError,
-    ValidationFailed,
 )
+from headwater.core.scope import Scope
 from headwater.core.settings import Settings
-from headwater.store import resources
-from headwater.store.resources import Scope
+from headwater.domain.collection import Db
 
 POOL_TTL_SECONDS = 300.0
 
@@ -83,14 +82,13 @@ class Explorer:
         self.settings = settings
         self.pool = pool
 
-    def load(self, session: Session, scope: Scope, connection_id: str) -> ConnectionRef:
-        row = resources.get(session, scope, KIND, connection_id)
-        document = self.connections._with_secrets(row)
-        auth = document.get("auth") or {}
+    def load(self, db: Db, scope: Scope, connection_id: str) -> ConnectionRef:
+        row, body = self.connections.open(db, scope, connection_id)
+        auth = body.get("auth") or {}
         return ConnectionRef(
             key=f"{scope.org_id}/{scope.sandbox_name}/{connection_id}",
             etag=row.etag,
-            spec_id=str(document.get("connectionSpec", {}).get("id", "")),
+            spec_id=row.connection_spec_id,
             spec_name=str(auth.get("specName", "")),
             params=dict(auth.get("params", {})),
         )
@@ -102,7 +100,7 @@ class Explorer:
         try:
             return self.pool.get(ref.key, ref.etag, build)
         except (SourceConfigError, SourceAuthError) as exc:
-            raise _flow(exc) from exc
+            raise _failed(exc) from exc
 
     def test(self, ref: ConnectionRef) -> dict[str, Any]:
         result = self._connector(ref).check()
@@ -132,7 +130,7 @@ class Explorer:
     def check_params(params: dict[str, str]) -> tuple[str, str | None, bool]:
         object_type = params.get("objectType", "")
         if object_type.lower() not in ("root", "table"):
-            raise ValidationFailed("The provided param 'objectType' is invalid.", code="1358-400")
+            raise Invalid("explore.object_type_invalid", "The provided param 'objectType' is invalid.")
         return object_type, params.get("object") or None, _boolean(params.get("preview", "false"), "preview")
 
     def explore(self, ref: ConnectionRef, params: dict[str, str]) -> Any:
@@ -140,10 +138,10 @@ class Explorer:
         connector = self._connector(ref)
         try:
             found = connector.explore(object_type, name, preview=preview)
-        except FlowError:
+        except DomainError:
             raise
         except (SourceAuthError, SourceConfigError, TransientError, SkippableError) as exc:
-            raise _flow(exc) from exc
+            raise _failed(exc) from exc
         if isinstance(found, TableSchema):
             return found.to_json()
         return [item.to_json() for item in found if isinstance(item, ExploreItem)]
@@ -153,12 +151,12 @@ def _boolean(value: str, name: str) -> bool:
     text = value.strip().lower()
     if text in ("true", "false"):
         return text == "true"
-    raise ValidationFailed(f"The param '{name}' must be true or false.", code="1000-400")
+    raise Invalid("invalid", f"The param '{name}' must be true or false.")
 
 
-def _flow(exc: Exception) -> FlowError:
+def _failed(exc: Exception) -> SourceFailed:
     """Connector failures: the source refused or could not be reached (never a 500)."""
     message = getattr(exc, "message", "") or type(exc).__name__
     if isinstance(exc, TransientError):
-        return FlowError("1104-504", "Gateway timeout", f"The source did not answer: {message}")
-    return FlowError("1390-400", "Source connection failed", message)
+        return SourceFailed("source.timeout", f"The source did not answer: {message}")
+    return SourceFailed("source.refused", message)

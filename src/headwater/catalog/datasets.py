@@ -15,24 +15,25 @@ from dataclasses import dataclass
 from typing import Any
 
 import duckdb
+import sqlalchemy as sa
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
-from headwater.api import patch
-from headwater.core.errors import FlowError, ValidationFailed
-from headwater.core.timeutil import datetime_to_ms
+from headwater.core import jsonpatch
+from headwater.core.errors import Invalid, NotFound
+from headwater.core.scope import Scope
 from headwater.lake import Lake
 from headwater.lake.dataset import Column
 from headwater.lake.nesting import split_path
 from headwater.lake.query import register_views
-from headwater.store import resources
-from headwater.store.models import Resource
-from headwater.store.resources import Scope
+from headwater.store import repository
+from headwater.store.models import Dataset
 
 KIND = "dataSets"
 DEFAULT_LIMIT, MAX_LIMIT = 20, 100
 PQS_TAG = "adobe/pqs/table"
 _PATCHABLE = frozenset({"name", "description", "tags", "enableErrorDiagnostics", "fileDescription"})
+_COLUMNS = frozenset({"name", "description", "schemaRef", "tags", "fileDescription"})
 
 
 class SchemaRef(BaseModel):
@@ -53,6 +54,30 @@ class CreateDataSet(BaseModel):
     enableErrorDiagnostics: bool | None = None
 
 
+class DataSetDoc(BaseModel):
+    """Catalog's dataset object as Headwater shows it (aepp reads ``classification`` and ``tags``)."""
+
+    model_config = ConfigDict(extra="allow")
+    name: str
+    description: str | None = None
+    schemaRef: dict[str, Any] | None = None
+    imsOrg: str
+    sandboxName: str
+    version: str = "1.0.0"
+    created: int
+    updated: int
+    createdClient: str
+    createdUser: str
+    updatedUser: str
+    classification: dict[str, Any]
+    tags: dict[str, Any]
+    viewId: str
+    fileDescription: dict[str, Any]
+    files: str
+    extensions: dict[str, Any]
+    observableSchema: dict[str, Any]
+
+
 def table_name(name: str) -> str:
     """The query-service table name Catalog derives from a dataset name (snake case)."""
     return re.sub(r"[^a-z0-9]+", "_", name.lower()).strip("_") or "dataset"
@@ -62,76 +87,107 @@ def location(dataset_id: str) -> list[str]:
     return [f"@/dataSets/{dataset_id}"]
 
 
-def create(session: Session, scope: Scope, request: CreateDataSet) -> Resource:
-    document = request.model_dump(exclude_none=True)
-    document["tags"] = {PQS_TAG: [table_name(request.name)], **document.get("tags", {})}
-    return resources.create(session, scope, KIND, document, resource_id=secrets.token_hex(12))
+def _body(row: Dataset) -> dict[str, Any]:
+    """The stored body as the client sent it (what a patch edits)."""
+    body: dict[str, Any] = {"name": row.name}
+    if row.description is not None:
+        body["description"] = row.description
+    if row.schema_ref is not None:
+        body["schemaRef"] = row.schema_ref
+    body["tags"] = dict(row.tags)
+    if row.file_description is not None:
+        body["fileDescription"] = row.file_description
+    return {**body, **row.extra}
 
 
-def get(session: Session, scope: Scope, dataset_id: str, properties: str | None = None) -> dict[str, Any]:
-    row = resources.read(session, scope, KIND, dataset_id)
+def _assign(row: Dataset, body: dict[str, Any]) -> None:
+    row.name = body["name"]
+    row.description = body.get("description")
+    row.schema_ref = body.get("schemaRef")
+    row.tags = dict(body.get("tags") or {})
+    row.file_description = body.get("fileDescription")
+    row.extra = {key: value for key, value in body.items() if key not in _COLUMNS}
+
+
+def create(session: Session, scope: Scope, request: CreateDataSet) -> Dataset:
+    body = request.model_dump(exclude_none=True)
+    body["tags"] = {PQS_TAG: [table_name(request.name)], **body.get("tags", {})}
+    row = repository.new(Dataset, scope, resource_id=secrets.token_hex(12))
+    _assign(row, body)
+    return repository.add(session, row)
+
+
+def get(db: Any, scope: Scope, dataset_id: str, properties: str | None = None) -> dict[str, Any]:
+    row = repository.read(db, Dataset, scope, dataset_id)
     return {row.id: _select(render(row), properties)}
 
 
 def exists(session: Session, scope: Scope, dataset_id: str) -> bool:
     try:
-        resources.read(session, scope, KIND, dataset_id)
-    except FlowError:
+        repository.read(session, Dataset, scope, dataset_id)
+    except NotFound:
         return False
     return True
 
 
 def list_datasets(session: Session, scope: Scope, params: Mapping[str, str]) -> dict[str, Any]:
+    """Catalog's list: ``limit`` (default 20, at most 100) and ``start`` (an offset), ``name`` (exact),
+    ``properties`` (which fields to show); oldest first."""
     limit = _int_param(params, "limit", DEFAULT_LIMIT, 1, MAX_LIMIT)
     start = _int_param(params, "start", 0, 0, None)
-    name = params.get("name")
-    rows = [
-        row
-        for row in resources.iter_scope(session, scope, KIND)
-        if name is None or row.document["name"] == name
-    ]
-    return {row.id: _select(render(row), params.get("properties")) for row in rows[start : start + limit]}
+    query = sa.select(Dataset).where(
+        Dataset.org_id == scope.org_id, Dataset.sandbox_name == scope.sandbox_name
+    )
+    if params.get("name") is not None:
+        query = query.where(Dataset.name == params["name"])
+    rows = session.scalars(query.order_by(Dataset.created_at, Dataset.id).offset(start).limit(limit))
+    return {row.id: _select(render(row), params.get("properties")) for row in rows}
 
 
-def patch_dataset(session: Session, scope: Scope, dataset_id: str, body: Any) -> Resource:
+def patch_dataset(session: Session, scope: Scope, dataset_id: str, body: Any) -> Dataset:
     """JSON Patch on tags/name/description (aepp's enableDatasetProfile & co.)."""
-    ops = patch.normalise_ops(body)
+    ops = jsonpatch.normalise_ops(body)
     for op in ops:
-        root = patch.pointer(op["path"])[:1]
+        root = jsonpatch.pointer(op["path"])[:1]
         if not root or root[0] not in _PATCHABLE:
-            raise ValidationFailed(f"The path {op['path']} cannot be patched on a dataset.", field=op["path"])
-    row = resources.get(session, scope, KIND, dataset_id, for_update=True)
-    patched = patch.apply(dict(row.document), ops)
+            raise Invalid(
+                "invalid", f"The path {op['path']} cannot be patched on a dataset.", field=op["path"]
+            )
+    row = repository.get(session, Dataset, scope, dataset_id, for_update=True)
+    patched = jsonpatch.apply(_body(row), ops)
     if not isinstance(patched.get("name"), str) or not patched["name"]:
-        raise ValidationFailed("The dataset name cannot be empty.", field="name")
-    return resources.update(session, scope, row, patched, secrets=None)
+        raise Invalid("invalid", "The dataset name cannot be empty.", field="name")
+    _assign(row, patched)
+    repository.touch(row, scope)
+    session.flush()
+    return row
 
 
 def delete(session: Session, scope: Scope, dataset_id: str) -> None:
-    resources.delete(session, resources.get(session, scope, KIND, dataset_id, for_update=True))
+    repository.delete(session, repository.get(session, Dataset, scope, dataset_id, for_update=True))
 
 
-def render(row: Resource) -> dict[str, Any]:
-    document = dict(row.document)
-    return {
-        **document,
+def render(row: Dataset) -> dict[str, Any]:
+    shown = {
+        **_body(row),
         "imsOrg": row.org_id,
         "sandboxName": row.sandbox_name,
         "version": "1.0.0",
-        "created": datetime_to_ms(row.created_at),
-        "updated": datetime_to_ms(row.updated_at),
+        "created": row.created_at,
+        "updated": row.updated_at,
         "createdClient": row.created_client,
         "createdUser": row.created_by,
         "updatedUser": row.updated_by,
-        "classification": document.get("classification")
+        "classification": row.extra.get("classification")
         or {"dataBehavior": "record", "managedBy": "CUSTOMER"},
-        "tags": document.get("tags") or {},
+        "tags": dict(row.tags),
         "viewId": row.id,
-        "fileDescription": document.get("fileDescription") or {},
+        "fileDescription": row.file_description or {},
         "files": f"@/dataSetFiles?dataSetId={row.id}",
-        "extensions": document.get("extensions") or {},
-        "observableSchema": document.get("observableSchema") or {},
+        "extensions": row.extra.get("extensions") or {},
+        "observableSchema": row.extra.get("observableSchema") or {},
     }
+    return DataSetDoc.model_validate(shown).model_dump(exclude_none=True)
 
 
 def _select(body: dict[str, Any], properties: str | None) -> dict[str, Any]:
@@ -151,8 +207,10 @@ def _int_param(params: Mapping[str, str], name: str, default: int, low: int, hig
         value = low - 1
     if value < low or (high is not None and value > high):
         bound = f" and {high}" if high is not None else ""
-        raise ValidationFailed(
-            f"Invalid query parameter {name}={text}: expected an integer between {low}{bound}.", field=name
+        raise Invalid(
+            "invalid",
+            f"Invalid query parameter {name}={text}: expected an integer between {low}{bound}.",
+            field=name,
         )
     return value
 

@@ -163,3 +163,49 @@ def test_tutorial_walk_lands_accounts(sf_caller: Caller, sf_emulator: Any, sf_ap
         (account_id, account_id, name) for account_id, name in source
     ]
     assert sf_caller.get(f"/flows/{flow_id}").json()["items"][0]["lastRunDetails"]["state"] == "success"
+
+
+def test_a_run_executes_its_flows_mapping_version(
+    sf_caller: Caller, parts: DataflowParts, sf_app: FastAPI
+) -> None:
+    """The flow was created with version 0 of its mapping set; version 1 (PUT afterwards) maps other
+    columns. The run lands version 0's columns; a flow created without mappingVersion pins the latest."""
+    flow_id = once_flow(
+        sf_caller, parts
+    )  # mappingVersion 0: Id, Name, Phone -> accountKey, accountName, accountPhone
+    newer = tutorial_mapping_set((("Name", "renamed"),))
+    assert (
+        sf_caller.request("PUT", f"{CONVERSION}/mappingSets/{parts.mapping}", json=newer).json()["version"]
+        == 1
+    )
+    run_id = sf_caller.post("/runs", json={"flowId": flow_id}).json()["items"][0]["id"]
+    assert executor(sf_app, with_lake=True).execute(run_id) == "success"
+    lake = (
+        Path(sf_app.state.headwater.settings.resolved_lake_root) / sf_caller.org_id / "prod" / parts.dataset
+    )
+    assert set(DeltaTable(str(lake)).schema().to_arrow().names) == {
+        "Id",
+        "accountKey",
+        "accountName",
+        "accountPhone",
+    }
+
+    body = flow_body(parts, startTime=str(int(time.time()) + 60), frequency="once")
+    body["transformations"] = [{"name": "Mapping", "params": {"mappingId": parts.mapping}}]
+    latest = sf_caller.post("/flows", json=body).json()["id"]
+    with sf_app.state.headwater.sessions() as session:
+        from headwater.store.models import Flow
+
+        assert session.get(Flow, latest).mapping_version == 1  # type: ignore[union-attr]
+    assert_flow_error(
+        sf_caller.post(
+            "/flows",
+            json={
+                **body,
+                "transformations": [
+                    {"name": "Mapping", "params": {"mappingId": parts.mapping, "mappingVersion": 7}}
+                ],
+            },
+        ),
+        "1412-400",
+    )

@@ -116,7 +116,7 @@ def test_emulated_salesforce_account_flow_lands_and_stays_in_sync(
     salesforce_emulator: Any, tmp_path: Path
 ) -> None:
     sf = salesforce_emulator
-    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
+    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file, outbound_allow=sf.host)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     box = SecretBox(load_secret_key(settings))
@@ -159,7 +159,7 @@ def test_emulated_salesforce_account_flow_lands_and_stays_in_sync(
 
 def test_mapping_set_shapes_the_landed_rows(salesforce_emulator: Any, tmp_path: Path) -> None:
     sf = salesforce_emulator
-    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
+    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file, outbound_allow=sf.host)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     box = SecretBox(load_secret_key(settings))
@@ -197,7 +197,7 @@ def test_backfill_false_lands_only_records_changed_since_the_start(
     salesforce_emulator: Any, tmp_path: Path
 ) -> None:
     sf = salesforce_emulator
-    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
+    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file, outbound_allow=sf.host)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     box = SecretBox(load_secret_key(settings))

@@ -77,7 +77,7 @@ def _demo(
 ) -> None:
     from headwater.commands.serve import prepare, start_background_services
     from headwater.demo.account import DEMO_ACCOUNT_NAME, ensure_demo_account
-    from headwater.demo.emulator import start_demo_emulator
+    from headwater.demo.emulator import settings_with_emulator, start_demo_emulator
     from headwater.demo.provision import Api, provision
     from headwater.store.resources import Scope
 
@@ -88,9 +88,7 @@ def _demo(
     console.print(f"[green]✓[/] Salesforce emulator at {emulator.url}")
     listener = _listen(settings.host, settings.port)
     actual_port = listener.getsockname()[1]
-    settings = load_settings(
-        **{**settings.model_dump(exclude_unset=True), "port": actual_port, "ca_bundle": emulator.ca_bundle}
-    )
+    settings = settings_with_emulator(settings, emulator, port=actual_port)
     app, credentials = prepare(settings)
     state = app.state.headwater  # type: ignore[attr-defined]
     runtime = start_background_services(settings, state.engine)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from headwater.connectors.base import CheckResult, Connector, Cursor, ExploreItem, ReadStream, TableSchema
+from headwater.connectors.outbound import OutboundPolicy
 from headwater.core.errors import (
     SourceAuthError,
     SourceConfigError,
@@ -64,11 +65,14 @@ class SalesforceConnector(Connector):
         include_deleted: bool = False,
         settings: Settings | None = None,
         tuning: Tuning | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> None:
+        """``policy`` defaults to the settings' outbound policy (tests pass one with a fake resolver)."""
         settings = settings or Settings()
         self.tuning = tuning or Tuning()
-        self.client = make_client(settings.ca_bundle)
-        self.api = SalesforceApi(self.client, auth, check_version(api_version), self.tuning)
+        self.policy = policy or OutboundPolicy.from_settings(settings)
+        self.client = make_client(settings.ca_bundle, self.policy)
+        self.api = SalesforceApi(self.client, auth, check_version(api_version), self.tuning, self.policy)
         self.describes = DescribeCache(self.api, self.tuning.describe_ttl)
         self.reader = SalesforceTableReader(self.api, self.describes, include_deleted)
 
@@ -79,6 +83,7 @@ class SalesforceConnector(Connector):
         params: dict[str, Any],
         settings: Settings | None = None,
         tuning: Tuning | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> SalesforceConnector:
         """``includeDeletedObjects`` defaults to false for both auth specs, as Adobe documents."""
         return cls(
@@ -87,6 +92,7 @@ class SalesforceConnector(Connector):
             include_deleted=_flag(params.get("includeDeletedObjects", False)),
             settings=settings,
             tuning=tuning,
+            policy=policy,
         )
 
     def check(self) -> CheckResult:

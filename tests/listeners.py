@@ -10,12 +10,15 @@
 
 from __future__ import annotations
 
+import json
+import re
 import socket
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
+from xml.sax.saxutils import escape
 
 
 class TcpListener:
@@ -142,3 +145,28 @@ def fake_salesforce(instance_url: Callable[[], str]) -> Script:
         return 404, {}, b"not here"
 
     return script
+
+
+def hostile_echo(request: Received) -> Answer:
+    """A server that sends back what it was sent, in every field a Salesforce client might show: the
+    SOAP fault's code (the password), string and message; the OAuth error (the client secret) and
+    description; a REST error's code and message; an HTML page."""
+    sent = request.text + " " + request.headers.get("Authorization", "")
+    if request.path == "/services/oauth2/token":
+        secret = re.search(r"client_secret=([^&]*)", request.text)
+        answer = {"error": secret.group(1) if secret else "x", "error_description": sent}
+        return 400, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+    if request.path.startswith("/services/Soap/"):
+        password = re.search(r"<n1:password>(.*)</n1:password>", request.text)
+        code = escape(password.group(1) if password else "x")
+        fault = (
+            "<soapenv:Envelope xmlns:soapenv='http://schemas.xmlsoap.org/soap/envelope/'><soapenv:Body>"
+            f"<soapenv:Fault><faultcode>{code}</faultcode><faultstring>{escape(sent)}</faultstring><detail>"
+            f"<exceptionCode>{code}</exceptionCode><exceptionMessage>{escape(sent)}</exceptionMessage>"
+            "</detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
+        )
+        return 500, {"Content-Type": "text/xml"}, fault.encode()
+    if request.path.startswith("/services/data/"):
+        answer = [{"errorCode": sent, "message": sent}]
+        return 400, {"Content-Type": "application/json"}, json.dumps(answer).encode()
+    return 404, {}, f"<html>{escape(sent)}</html>".encode()

@@ -6,18 +6,15 @@ host) and checks what the server does: whom it connects to, what it sends, and w
 
 from __future__ import annotations
 
-import json
-import re
 from ipaddress import ip_address
 from typing import Any
-from xml.sax.saxutils import escape
 
 import pytest
 
 from headwater.connectors.salesforce.connector import SalesforceConnector
 from headwater.core.errors import SkippableError
 from headwater.core.settings import Settings
-from listeners import Received, ScriptedServer, TcpListener, closed_port, fake_salesforce
+from listeners import Received, ScriptedServer, TcpListener, closed_port, fake_salesforce, hostile_echo
 
 BASIC = "Basic Authentication"
 OAUTH = "OAuth2 Client Credential"
@@ -96,29 +93,9 @@ def test_plain_http_is_refused_without_the_setting() -> None:
     assert "Plain http" in reason and "HEADWATER_OUTBOUND_ALLOW_HTTP" in reason
 
 
-def _echo(request: Received) -> tuple[int, dict[str, str], bytes]:
-    """A hostile server that sends back what it was sent, in every field a client might show."""
-    sent = request.text + " " + request.headers.get("Authorization", "")
-    if request.path == "/services/oauth2/token":
-        secret = re.search(r"client_secret=([^&]*)", request.text)
-        answer = {"error": secret.group(1) if secret else "x", "error_description": sent}
-        return 400, {"Content-Type": "application/json"}, json.dumps(answer).encode()
-    if request.path.startswith("/services/Soap/"):
-        password = re.search(r"<n1:password>(.*)</n1:password>", request.text)
-        code = escape(password.group(1) if password else "x")
-        fault = (
-            "<soapenv:Envelope xmlns:soapenv='http://schemas.xmlsoap.org/soap/envelope/'><soapenv:Body>"
-            f"<soapenv:Fault><faultcode>{code}</faultcode><faultstring>{escape(sent)}</faultstring><detail>"
-            f"<exceptionCode>{code}</exceptionCode><exceptionMessage>{escape(sent)}</exceptionMessage>"
-            "</detail></soapenv:Fault></soapenv:Body></soapenv:Envelope>"
-        )
-        return 500, {"Content-Type": "text/xml"}, fault.encode()
-    return 404, {}, f"<html>{escape(sent)}</html>".encode()
-
-
 @pytest.mark.parametrize("spec", [BASIC, OAUTH])
 def test_echoing_server_is_not_contacted_by_default(spec: str) -> None:
-    with ScriptedServer(_echo) as echo:
+    with ScriptedServer(hostile_echo) as echo:
         reason = _check(spec, echo.url, Settings(outbound_allow_http=True))
     assert echo.received == []  # the credential never left
     assert "(loopback)" in reason
@@ -128,7 +105,7 @@ def test_echoing_server_is_not_contacted_by_default(spec: str) -> None:
 @pytest.mark.parametrize("spec", [BASIC, OAUTH])
 def test_echoed_secrets_are_summarised_not_repeated(spec: str) -> None:
     """Even a destination the operator allowed cannot make the server repeat what it was sent."""
-    with ScriptedServer(_echo) as echo:
+    with ScriptedServer(hostile_echo) as echo:
         allowed = Settings(outbound_allow=f"127.0.0.1:{echo.port}", outbound_allow_http=True)
         reason = _check(spec, echo.url, allowed)
     assert any(PASSWORD in r.text or CLIENT_SECRET in r.text for r in echo.received)  # it did get it

@@ -18,6 +18,7 @@ from headwater.api import patch
 from headwater.api.services import usage
 from headwater.api.services.collection import Collection
 from headwater.api.services.resources import render
+from headwater.connectors.registry import check_auth_params
 from headwater.core.errors import FlowError, ValidationFailed
 from headwater.specs import SpecRegistry, secret_fields
 from headwater.store import resources
@@ -160,6 +161,7 @@ class Connections(Collection):
             )
         params = dict(auth.get("params", {}))
         _validate_params(params, auth_spec)
+        check_auth_params(spec["id"], str(auth.get("specName")), params)  # e.g. no file: environmentUrl
         secret_names = secret_fields(auth_spec)
         secrets = {k: v for k, v in params.items() if k in secret_names}
         clear = {k: v for k, v in params.items() if k not in secret_names}

@@ -95,6 +95,19 @@ class SalesforceConnector(Connector):
             policy=policy,
         )
 
+    @classmethod
+    def check_params(cls, spec_name: str, params: dict[str, Any]) -> None:
+        """Write-time: the environment URL is an http(s) URL or a host (no network, no policy lookup)."""
+        try:
+            normalise_environment_url(params.get("environmentUrl"))
+        except SourceConfigError as exc:
+            raise ValidationFailed(
+                f"The field auth.params.environmentUrl is invalid: {exc.message}",
+                code="1304-400",
+                title="Invalid request",
+                field="auth.params.environmentUrl",
+            ) from exc
+
     def check(self) -> CheckResult:
         try:
             self.api.connect()

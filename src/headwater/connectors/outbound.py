@@ -76,7 +76,7 @@ CLOUD_METADATA: frozenset[Address] = frozenset(
         "169.254.170.2",  # AWS ECS task metadata and credentials
         "fd00:ec2::254",  # AWS instance metadata over IPv6
         "100.100.100.200",  # Alibaba Cloud metadata
-        "168.63.129.16",  # Azure WireServer (a public address, hence listed by name here)
+        "168.63.129.16",  # Azure WireServer (a public address: only this list refuses it)
         "192.0.0.192",  # Oracle Cloud legacy metadata
     )
 )

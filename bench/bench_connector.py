@@ -28,6 +28,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 import orjson
@@ -51,7 +52,8 @@ def _connector(url: str, ca: str) -> Any:
     from headwater.core.settings import Settings
 
     params = {"environmentUrl": url, "clientId": CLIENT[0], "clientSecret": CLIENT[1], "apiVersion": VERSION}
-    return SalesforceConnector.from_auth("OAuth2 Client Credential", params, Settings(ca_bundle=Path(ca)))
+    settings = Settings(ca_bundle=Path(ca), outbound_allow=urlsplit(url).netloc)  # the emulator on loopback
+    return SalesforceConnector.from_auth("OAuth2 Client Credential", params, settings)
 
 
 def child_connector(url: str, ca: str, sobject: str, columns: list[str] | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ import tempfile
 import time
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 import httpx
 
@@ -41,7 +42,8 @@ def _setup(url: str, ca: str, data_dir: str) -> tuple[Any, Any, str, str]:
     from headwater.store.models import Flow
     from headwater.store.testing import ONCE, stored_dataflow
 
-    settings = load_settings(data_dir=Path(data_dir), ca_bundle=Path(ca))
+    allow = urlsplit(url).netloc  # the emulator on loopback, through the outbound policy
+    settings = load_settings(data_dir=Path(data_dir), ca_bundle=Path(ca), outbound_allow=allow)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     box = SecretBox(load_secret_key(settings))

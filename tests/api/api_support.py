@@ -203,7 +203,12 @@ def sf_app(
     tmp_path_factory: pytest.TempPathFactory,
     secret_key: str,
 ) -> FastAPI:
-    settings = make_settings(tmp_path_factory.mktemp("sfdata"), secret_key, ca_bundle=sf_emulator.ca_file)
+    settings = make_settings(
+        tmp_path_factory.mktemp("sfdata"),
+        secret_key,
+        ca_bundle=sf_emulator.ca_file,
+        outbound_allow=sf_emulator.host,
+    )
     return create_app(settings, engine=backend[1])
 
 

@@ -21,7 +21,10 @@ CRM_TO_AEP = "14518937-270c-4525-bdec-c2ba7cce3860"
 @pytest.fixture
 def served(salesforce_emulator: Any, tmp_path: Path) -> Iterator[tuple[str, dict[str, str]]]:
     port = free_port()
-    env = clean_env(HEADWATER_CA_BUNDLE=str(salesforce_emulator.ca_file))
+    env = clean_env(
+        HEADWATER_CA_BUNDLE=str(salesforce_emulator.ca_file),
+        HEADWATER_OUTBOUND_ALLOW=salesforce_emulator.host,
+    )
     process = start_headwater("serve", "--port", str(port), "--data-dir", str(tmp_path), env=env)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -17,7 +17,12 @@ from headwater.store import db
 
 @pytest.fixture
 def sf_caller(salesforce_emulator: Any, tmp_path: Path, secret_key: str) -> Iterator[Caller]:
-    settings = make_settings(tmp_path / "data", secret_key, ca_bundle=salesforce_emulator.ca_file)
+    settings = make_settings(
+        tmp_path / "data",
+        secret_key,
+        ca_bundle=salesforce_emulator.ca_file,
+        outbound_allow=salesforce_emulator.host,  # the emulator on loopback, through the outbound policy
+    )
     engine = db.make_engine(f"sqlite:///{tmp_path / 'headwater.db'}")
     app: FastAPI = create_app(settings, engine=engine)
     with TestClient(app, raise_server_exceptions=False) as http:

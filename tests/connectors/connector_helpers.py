@@ -56,7 +56,8 @@ def connector_factory(salesforce_emulator: Any) -> Any:
 
     def make(spec: str = "basic", ca: bool = True, tuning: dict[str, Any] | None = None, **params: Any):
         sf = salesforce_emulator
-        settings = Settings(ca_bundle=sf.ca_file if ca else None)
+        # The emulator listens on loopback: the outbound policy lets exactly its host:port through.
+        settings = Settings(ca_bundle=sf.ca_file if ca else None, outbound_allow=sf.host)
         auth = basic_params(sf, **params) if spec == "basic" else oauth_params(sf, **params)
         name = "Basic Authentication" if spec == "basic" else "OAuth2 Client Credential"
         connector = SalesforceConnector.from_auth(name, auth, settings, Tuning(**{**FAST, **(tuning or {})}))

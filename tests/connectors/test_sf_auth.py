@@ -43,7 +43,7 @@ def test_environment_url_without_scheme(salesforce_emulator: Any) -> None:
         "securityToken": sf.security_token,
     }
     with SalesforceConnector.from_auth(
-        "Basic Authentication", params, Settings(ca_bundle=sf.ca_file)
+        "Basic Authentication", params, Settings(ca_bundle=sf.ca_file, outbound_allow=sf.host)
     ) as connector:
         assert connector.check().ok
 
@@ -114,9 +114,8 @@ def test_unreachable_host(salesforce_emulator: Any) -> None:
         "password": "x",
         "securityToken": "y",
     }
-    with SalesforceConnector.from_auth(
-        "Basic Authentication", params, Settings(ca_bundle=sf.ca_file)
-    ) as connector:
+    allowed = Settings(ca_bundle=sf.ca_file, outbound_allow=f"127.0.0.1:{port}")
+    with SalesforceConnector.from_auth("Basic Authentication", params, allowed) as connector:
         result = connector.check()
     assert not result.ok and "unreachable" in (result.reason or "")
 
@@ -155,7 +154,8 @@ def test_wrong_environment_url(spec: str) -> None:
             "clientSecret": "s",
             "apiVersion": "60.0",
         }
-        with SalesforceConnector.from_auth(spec, params, Settings()) as connector:
+        allowed = Settings(outbound_allow=f"127.0.0.1:{server.server_address[1]}", outbound_allow_http=True)
+        with SalesforceConnector.from_auth(spec, params, allowed) as connector:
             result = connector.check()
     finally:
         server.shutdown()

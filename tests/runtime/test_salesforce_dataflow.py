@@ -86,7 +86,7 @@ def test_emulated_salesforce_account_flow_lands_and_stays_in_sync(
     salesforce_emulator: Any, tmp_path: Path
 ) -> None:
     sf = salesforce_emulator
-    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
+    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file, outbound_allow=sf.host)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     box = SecretBox(load_secret_key(settings))
@@ -132,7 +132,7 @@ def test_mapping_set_shapes_the_landed_rows_with_the_flows_version(
 ) -> None:
     """The run executes the mapping version the flow names, though a newer version exists."""
     sf = salesforce_emulator
-    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
+    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file, outbound_allow=sf.host)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     box = SecretBox(load_secret_key(settings))
@@ -172,7 +172,7 @@ def test_backfill_false_lands_only_records_changed_since_the_start(
     salesforce_emulator: Any, tmp_path: Path
 ) -> None:
     sf = salesforce_emulator
-    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file)
+    settings = load_settings(data_dir=tmp_path / "data", ca_bundle=sf.ca_file, outbound_allow=sf.host)
     engine = db.make_engine(settings.resolved_database_url)
     db.upgrade(engine)
     box = SecretBox(load_secret_key(settings))

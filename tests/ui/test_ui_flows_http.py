@@ -31,7 +31,11 @@ def signed(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Signed]:
     from headwater.emulators.salesforce.testing import running_emulator
 
     with running_emulator(tmp_path_factory.mktemp("flows-sf"), rows={"Account": 30}) as emulator:
-        settings = load_settings(data_dir=tmp_path_factory.mktemp("flows-http"), ca_bundle=emulator.ca_file)
+        settings = load_settings(
+            data_dir=tmp_path_factory.mktemp("flows-http"),
+            ca_bundle=emulator.ca_file,
+            outbound_allow=emulator.host,
+        )
         app, credentials = prepare(settings, runtime=False)
         with TestClient(app, raise_server_exceptions=False) as http:  # type: ignore[arg-type]
             token = http.post(

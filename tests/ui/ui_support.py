@@ -68,7 +68,7 @@ class LiveServer:
 @contextmanager
 def live_server(data_dir: Path, emulator: Any) -> Iterator[LiveServer]:
     port = free_port()
-    env = clean_env(HEADWATER_CA_BUNDLE=str(emulator.ca_file))
+    env = clean_env(HEADWATER_CA_BUNDLE=str(emulator.ca_file), HEADWATER_OUTBOUND_ALLOW=emulator.host)
     process = start_headwater("serve", "--port", str(port), "--data-dir", str(data_dir), env=env)
     url = f"http://127.0.0.1:{port}"
     try:

@@ -78,7 +78,7 @@ def _demo(
     from headwater.app import prepare
     from headwater.core.scope import Scope
     from headwater.demo.account import DEMO_ACCOUNT_NAME, ensure_demo_account
-    from headwater.demo.emulator import start_demo_emulator
+    from headwater.demo.emulator import settings_with_emulator, start_demo_emulator
     from headwater.demo.provision import Api, provision
 
     with console.status("Starting the Salesforce emulator (the first start generates its org) ..."):
@@ -88,9 +88,7 @@ def _demo(
     console.print(f"[green]✓[/] Salesforce emulator at {emulator.url}")
     listener = _listen(settings.host, settings.port)
     actual_port = listener.getsockname()[1]
-    settings = load_settings(
-        **{**settings.model_dump(exclude_unset=True), "port": actual_port, "ca_bundle": emulator.ca_bundle}
-    )
+    settings = settings_with_emulator(settings, emulator, port=actual_port)
     app, credentials = prepare(settings)  # its lifespan starts the scheduler and workers with the server
     state = app.state.headwater
     server = _start_server(app, listener, settings)

@@ -28,12 +28,10 @@ def serve(host: str | None, port: int | None, data_dir: Path | None, with_demo: 
     settings = load_settings(host=host, port=port, data_dir=data_dir)
     emulator = None
     if with_demo:
-        from headwater.demo.emulator import start_demo_emulator
+        from headwater.demo.emulator import settings_with_emulator, start_demo_emulator
 
         emulator = start_demo_emulator(settings.resolved_data_dir, extra_ca=settings.ca_bundle)
-        settings = load_settings(
-            **{**settings.model_dump(exclude_unset=True), "ca_bundle": emulator.ca_bundle}
-        )
+        settings = settings_with_emulator(settings, emulator)
     from headwater.app import prepare
 
     app, credentials = prepare(settings)

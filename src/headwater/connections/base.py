@@ -16,6 +16,7 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy.orm import Session
 
 from headwater.connections import usage
+from headwater.connectors.registry import check_auth_params
 from headwater.core import jsonpatch
 from headwater.core.errors import Invalid
 from headwater.core.scope import Scope
@@ -225,6 +226,7 @@ class Connections(Collection[Connection]):
             )
         params = dict(auth.get("params", {}))
         _validate_params(params, auth_spec)
+        check_auth_params(spec["id"], str(auth.get("specName")), params)  # e.g. no file: environmentUrl
         secret_names = secret_fields(auth_spec)
         secrets = {k: v for k, v in params.items() if k in secret_names}
         clear = {k: v for k, v in params.items() if k not in secret_names}

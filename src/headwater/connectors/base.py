@@ -149,6 +149,15 @@ class Connector(ABC):
     @abstractmethod
     def read(self, table: str, columns: list[str] | None, cursor: Cursor | None) -> ReadStream: ...
 
+    @classmethod
+    def check_params(cls, spec_name: str, params: dict[str, Any]) -> None:
+        """Write-time checks of auth params beyond their JSON Schema (``Invalid``); no network.
+
+        Called when a connection is created, patched or tested unsaved. A connector whose params name a
+        destination checks its syntax here (e.g. only http(s) URLs); the outbound policy itself is
+        applied when a connection is made."""
+        return None  # nothing beyond the JSON Schema by default
+
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release network resources."""
 

@@ -29,6 +29,13 @@ def connector_class(spec_id: str) -> type[Connector]:
     return cls
 
 
+def check_auth_params(spec_id: str, spec_name: str, params: dict[str, Any]) -> None:
+    """The connector's write-time checks of a connection's auth params (``Invalid``), e.g. an
+    ``environmentUrl`` that is not an http(s) URL. Specs without a connector (targets) have none."""
+    if spec_id in CONNECTORS:
+        connector_class(spec_id).check_params(spec_name, params)
+
+
 def open_connector(spec_id: str, spec_name: str, params: dict[str, Any], settings: Settings) -> Connector:
     """A connector for one base connection (``auth.specName`` + decrypted ``auth.params``)."""
     cls = connector_class(spec_id)

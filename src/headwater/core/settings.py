@@ -36,6 +36,17 @@ class Settings(BaseSettings):
         default=None,
         description="Extra trusted CA certificates (PEM) for outbound HTTPS, added to the system's.",
     )
+    outbound_allow: str = Field(
+        default="",
+        description="Destinations connectors may reach besides public addresses (the outbound policy, "
+        "docs/security.md): comma-separated host names, host:port pairs and CIDR ranges, e.g. "
+        "'sf-proxy.corp:8443,10.20.0.0/16'. Loopback, private, link-local, multicast, reserved and "
+        "cloud metadata addresses are refused unless listed here.",
+    )
+    outbound_allow_http: bool = Field(
+        default=False,
+        description="Let connectors use plain http (local development only); otherwise https only.",
+    )
     host: str = "127.0.0.1"
     port: int = 8080
     public_url: str | None = Field(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from headwater.core.settings import Settings, load_settings
 from headwater.emulators.salesforce.server import EmulatorServer, ServerConfig
 from headwater.emulators.salesforce.state import Credentials
 
@@ -22,6 +23,11 @@ class DemoEmulator:
         return self.server.url
 
     @property
+    def authority(self) -> str:
+        """``host:port`` of the emulator (an entry of the outbound policy's allow list)."""
+        return self.url.split("://", 1)[1]
+
+    @property
     def credentials(self) -> Credentials:
         return self.server.emulator.state.credentials
 
@@ -33,6 +39,14 @@ class DemoEmulator:
 
     def stop(self) -> None:
         self.server.stop()
+
+
+def settings_with_emulator(settings: Settings, emulator: DemoEmulator, **overrides: object) -> Settings:
+    """``settings`` for the process that runs the demo: the emulator's CA trusted, and its ``host:port``
+    (loopback) added to ``HEADWATER_OUTBOUND_ALLOW`` -- for this process only, nothing is stored."""
+    allow = ",".join(part for part in (settings.outbound_allow, emulator.authority) if part)
+    values = {**settings.model_dump(exclude_unset=True), **overrides}
+    return load_settings(**{**values, "ca_bundle": emulator.ca_bundle, "outbound_allow": allow})
 
 
 def start_demo_emulator(

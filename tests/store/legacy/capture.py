@@ -317,6 +317,7 @@ def main(headwater: str, out: str) -> None:
         "HEADWATER_DATA_DIR": str(work / "data"),
         "HEADWATER_PORT": str(port),
         "HEADWATER_CA_BUNDLE": str(work / "sf" / "tls" / "ca.pem"),
+        "HEADWATER_OUTBOUND_ALLOW": f"127.0.0.1:{sf_port}",  # the emulator on loopback (outbound policy)
     }
     server = None
     try:

@@ -46,7 +46,7 @@ async def in_transaction(request: Request, work: Callable[[Session], T], *, read
 
 
 async def in_read(request: Request, work: Callable[[Connection], T]) -> T:
-    """Run a read of plain rows (``store.resources.read``) on a bare Core connection.
+    """Run a read of plain rows (``store.repository.read``) on a bare Core connection.
 
     No Session: its transaction bookkeeping cost more than the read on the hot GET path. On SQLite
     inline (like ``in_transaction(read_only=True)``) on the thread's long-lived read connection;

@@ -1,8 +1,10 @@
 """Auth strategies: SOAP ``login()`` (password + security token) and OAuth 2.0 client credentials.
 
-Each strategy turns credentials into a ``SalesforceSession`` (instance URL + bearer token). Failures
-are translated into core errors whose messages name the cause for a person (wrong credentials,
-wrong environment URL) and never carry a secret.
+Each strategy turns credentials into a ``SalesforceSession`` (the instance URL the answer names + a
+bearer token). ``SalesforceApi.connect`` checks that instance URL against the outbound policy's
+hand-off rule (``SALESFORCE_DOMAINS``) before any request goes there. Failures are translated into core
+errors whose messages name the cause for a person (wrong credentials, wrong environment URL); they
+carry Salesforce's error *code* at most, never a secret and never text from the answer's body.
 """
 
 from __future__ import annotations
@@ -10,11 +12,11 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from typing import Protocol
-from urllib.parse import urlsplit
 from xml.etree import ElementTree
 
 import httpx
 
+from headwater.connectors.outbound import DomainFamily, parse_url, remote_code
 from headwater.core.errors import SourceAuthError, SourceConfigError
 
 from .transport import send_once
@@ -22,6 +24,20 @@ from .transport import send_once
 DEFAULT_LOGIN_URL = "https://login.salesforce.com"
 SOAP_LOGIN_MAX_VERSION = 64.0  # login() stays available up to API 64.0 (salesforce-wire §1.1)
 _VERSION = re.compile(r"^\d{2,3}\.\d$")
+_SCHEME_PREFIX = re.compile(r"^[A-Za-z][A-Za-z0-9+.-]*:(?!\d+(?:/|$))")
+
+SALESFORCE_DOMAINS = DomainFamily(
+    "Salesforce",
+    (
+        "salesforce.com",  # login, test, My Domain (*.my.salesforce.com), instances (na1, cs18)
+        "force.com",  # older instance and My Domain hosts
+        "cloudforce.com",
+        "database.com",
+        "salesforce.mil",  # Government Cloud Plus (Defense)
+        "sfcrmproducts.cn",  # Salesforce on Alibaba Cloud
+    ),
+)
+"""Where a login at a Salesforce host may hand later requests (the outbound policy's hand-off rule)."""
 
 
 @dataclass(frozen=True)
@@ -38,16 +54,17 @@ class AuthStrategy(Protocol):
 
 
 def normalise_environment_url(value: str | None) -> str:
-    """``acme.my.salesforce.com`` / ``https://host:port/anything`` -> ``https://host[:port]``."""
+    """``acme.my.salesforce.com`` / ``https://host:port/anything`` -> ``https://host[:port]``.
+
+    Only http(s) URLs and bare hosts pass (``file:``, ``ftp:``, ``javascript:`` ... raise
+    ``OutboundRefused``); whether the destination may be reached is the outbound policy's call when
+    a request is made."""
     text = (value or "").strip()
     if not text:
         return DEFAULT_LOGIN_URL
-    if "://" not in text:
-        text = "https://" + text
-    parts = urlsplit(text)
-    if parts.scheme not in ("https", "http") or not parts.hostname:
-        raise SourceConfigError(f"The environment URL '{value}' is not a valid URL.")
-    return f"{parts.scheme}://{parts.netloc}"
+    if "://" not in text:  # a bare host, or a scheme without // ("file:/etc/passwd", not "host:8443")
+        text = text.split(":", 1)[0] + "://" if _SCHEME_PREFIX.match(text) else "https://" + text
+    return parse_url(text).origin
 
 
 def check_version(value: str | None) -> str | None:
@@ -109,26 +126,27 @@ class SoapLogin:
         response = send_once(client, "POST", url, content=body.encode(), headers=headers)
         root = _parse_xml(response, self.login_url)
         if response.status_code != 200:
-            code = _find_text(root, "exceptionCode") or _find_text(root, "faultcode")
+            secrets = (self.password, self.security_token)
+            code = remote_code(_find_text(root, "exceptionCode"), secrets=secrets) or remote_code(
+                _find_text(root, "faultcode"), secrets=secrets
+            )
             if not code:
                 raise SourceConfigError(
                     f"{self.login_url} did not answer the Salesforce login call (HTTP {response.status_code}); "
                     "check the environment URL."
                 )
-            text = _find_text(root, "exceptionMessage") or ""
-            if "INVALID_LOGIN" in code or "LOGIN" in code:
+            if "LOGIN" in code:
                 raise SourceAuthError(
                     f"Salesforce rejected the login ({code}): wrong username, password or security token, "
                     "or the user is locked out."
                 )
-            raise SourceAuthError(f"Salesforce refused the login ({code}): {text}")
+            raise SourceAuthError(f"Salesforce refused the login ({code}).")
         session_id, server_url = _find_text(root, "sessionId"), _find_text(root, "serverUrl")
         if not session_id or not server_url:
             raise SourceConfigError(
                 f"The login answer from {self.login_url} has no session; is it Salesforce?"
             )
-        parts = urlsplit(server_url)
-        return SalesforceSession(f"{parts.scheme}://{parts.netloc}", session_id)
+        return SalesforceSession(server_url.strip(), session_id)
 
 
 def _parse_xml(response: httpx.Response, login_url: str) -> ElementTree.Element:
@@ -170,11 +188,26 @@ class ClientCredentials:
                 "check the environment URL (it must be the org's My Domain)."
             )
         if response.status_code != 200 or "access_token" not in body:
-            error = str(body.get("error", "unknown_error"))
-            description = str(body.get("error_description", ""))
+            error = remote_code(body.get("error"), secrets=(self.client_secret,)) or "unknown_error"
             raise SourceAuthError(
-                f"Salesforce rejected the client credentials ({error}: {description}); "
+                f"Salesforce rejected the client credentials ({error}{_oauth_hint(body)}); "
                 "check the client id and secret of the connected app."
             )
-        instance = str(body.get("instance_url") or self.login_url).rstrip("/")
+        instance = str(body.get("instance_url") or self.login_url).strip()
         return SalesforceSession(instance, str(body["access_token"]))
+
+
+_OAUTH_HINTS = {
+    # error_description texts Salesforce sends (salesforce-wire §1.3), shown as our own words
+    "not supported on this domain": "the environment URL must be the org's My Domain",
+    "no client credentials user enabled": "the connected app has no Run As user for client credentials",
+    "invalid client credentials": "the client secret is wrong",
+    "client identifier invalid": "the client id is unknown",
+}
+
+
+def _oauth_hint(body: dict[str, object]) -> str:
+    """A known ``error_description`` in our own words; an unknown one is not repeated (it is remote text)."""
+    description = str(body.get("error_description") or "").lower()
+    hint = next((text for known, text in _OAUTH_HINTS.items() if known in description), "")
+    return f": {hint}" if hint else ""

@@ -58,10 +58,10 @@ class SalesforceBulkReader:
             if state == "JobComplete":
                 return
             if state in ("Failed", "Aborted"):
-                message = str(info.get("errorMessage") or state)
+                message = str(info.get("errorMessage") or state)  # remote text: steers, never shown
                 if "QUERY_TIMEOUT" in message or "running for too long" in message:
-                    raise QueryTimeout(f"Bulk job {job_id} timed out: {message}")
-                raise UnsupportedBySource(f"Bulk job {job_id} ended {state}: {message}")
+                    raise QueryTimeout(f"Bulk job {job_id} timed out (QUERY_TIMEOUT).")
+                raise UnsupportedBySource(f"Bulk job {job_id} ended {state}.")
             time.sleep(delay)
             delay = min(delay * 1.2, self.api.tuning.poll_cap)  # gentle: each poll is an API call
 
@@ -94,7 +94,9 @@ class SalesforceBulkReader:
             except (httpx.TransportError, pa.ArrowInvalid, SourceUnavailable) as exc:
                 attempt += 1
                 if attempt > self.api.tuning.max_retries:
-                    raise SourceUnavailable(f"Bulk result page of job {job_id} kept failing: {exc}") from exc
+                    raise SourceUnavailable(
+                        f"Bulk result page of job {job_id} kept failing ({type(exc).__name__})."
+                    ) from exc
                 log.warning(
                     "bulk page failed (%s); retry %d from locator %s", type(exc).__name__, attempt, locator
                 )

@@ -4,7 +4,10 @@
 * 5xx, 420, 429 and dropped connections: exponential back-off with full jitter, ``max_retries`` times.
 * ``REQUEST_LIMIT_EXCEEDED`` (403), or daily usage past ``budget_share`` while ``enforce_budget`` is on:
   ``SourceLimitReached`` -- the reader stops cleanly and keeps its cursor.
-* Any other error answer becomes a core error carrying Salesforce's ``errorCode`` (never a secret).
+* Any other error answer becomes a core error carrying Salesforce's ``errorCode`` (never a secret,
+  never the answer's text: a remote service may echo what it was sent).
+* Every request goes through the client's outbound-policy transport; the instance URL a login names is
+  checked by the policy's hand-off rule (``SALESFORCE_DOMAINS``) before the bearer token goes there.
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ from typing import Any, TypeVar
 
 import httpx
 
+from headwater.connectors.outbound import OutboundPolicy, remote_code
 from headwater.core.errors import (
     HeadwaterError,
     SkippableError,
@@ -29,7 +33,7 @@ from headwater.core.errors import (
     UnsupportedBySource,
 )
 
-from .auth import AuthStrategy, SalesforceSession
+from .auth import SALESFORCE_DOMAINS, AuthStrategy, SalesforceSession
 from .transport import api_usage, send_once, translate_transport_error
 
 T = TypeVar("T")
@@ -66,22 +70,31 @@ class Tuning:
 
 
 def error_of(response: httpx.Response) -> tuple[str, str]:
-    """(errorCode, message) of a Salesforce error body (a JSON array, or an object)."""
+    """(errorCode, message) of a Salesforce error body (a JSON array, or an object). The code is kept
+    only when it is an identifier (``remote_code``); the message is for classifying, never for showing."""
     try:
         body = response.json()
     except ValueError:
-        return "", response.text[:300]
+        return "", ""
     if isinstance(body, list) and body and isinstance(body[0], dict):
         body = body[0]
     if isinstance(body, dict):
-        return str(body.get("errorCode") or body.get("error") or ""), str(body.get("message") or "")
+        return remote_code(body.get("errorCode") or body.get("error")), str(body.get("message") or "")
     return "", ""
 
 
 class SalesforceApi:
-    def __init__(self, client: httpx.Client, auth: AuthStrategy, version: str | None, tuning: Tuning) -> None:
+    def __init__(
+        self,
+        client: httpx.Client,
+        auth: AuthStrategy,
+        version: str | None,
+        tuning: Tuning,
+        policy: OutboundPolicy | None = None,
+    ) -> None:
         self.client = client
         self.auth = auth
+        self.policy = policy or OutboundPolicy()
         self.tuning = tuning
         self.requested_version = version
         self.version = version or ""
@@ -93,7 +106,9 @@ class SalesforceApi:
     # --- session -------------------------------------------------------------------------------
     def connect(self) -> SalesforceSession:
         login_version = self.requested_version or self._newest_version(self.auth.login_url)
-        self.session = self.auth.login(self.client, login_version)
+        answered = self.auth.login(self.client, login_version)
+        instance = self.policy.check_handoff(self.auth.login_url, answered.instance_url, SALESFORCE_DOMAINS)
+        self.session = SalesforceSession(instance, answered.access_token)
         if not self.requested_version:
             self.version = self._newest_version(self.session.instance_url)
         else:
@@ -215,10 +230,11 @@ class SalesforceApi:
 
     @staticmethod
     def _classify(status: int, code: str, message: str) -> HeadwaterError:
-        text = f"Salesforce answered HTTP {status} {code}: {message}".strip()
+        """The error of an answer; ``message`` (remote text) only steers the class, it is never shown."""
+        text = f"Salesforce answered HTTP {status} {code}".strip() + "."
         if code == "REQUEST_LIMIT_EXCEEDED":
             return SourceLimitReached(
-                f"Stopped: Salesforce reports the API request limit is exceeded ({message}); "
+                "Stopped: Salesforce reports the API request limit is exceeded; "
                 "the next run resumes from the saved cursor."
             )
         if code == "QUERY_TIMEOUT":

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any, ClassVar
 
 from headwater.connectors.base import CheckResult, Connector, Cursor, ExploreItem, ReadStream, TableSchema
+from headwater.connectors.outbound import OutboundPolicy
 from headwater.core.errors import (
     Invalid,
     SourceAuthError,
@@ -67,11 +68,14 @@ class SalesforceConnector(Connector):
         include_deleted: bool = False,
         settings: Settings | None = None,
         tuning: Tuning | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> None:
+        """``policy`` defaults to the settings' outbound policy (tests pass one with a fake resolver)."""
         settings = settings or Settings()
         self.tuning = tuning or Tuning()
-        self.client = make_client(settings.ca_bundle)
-        self.api = SalesforceApi(self.client, auth, check_version(api_version), self.tuning)
+        self.policy = policy or OutboundPolicy.from_settings(settings)
+        self.client = make_client(settings.ca_bundle, self.policy)
+        self.api = SalesforceApi(self.client, auth, check_version(api_version), self.tuning, self.policy)
         self.describes = DescribeCache(self.api, self.tuning.describe_ttl)
         self.reader = SalesforceTableReader(self.api, self.describes, include_deleted)
 
@@ -82,6 +86,7 @@ class SalesforceConnector(Connector):
         params: dict[str, Any],
         settings: Settings | None = None,
         tuning: Tuning | None = None,
+        policy: OutboundPolicy | None = None,
     ) -> SalesforceConnector:
         """``includeDeletedObjects`` defaults to false for both auth specs, as Adobe documents."""
         return cls(
@@ -90,7 +95,20 @@ class SalesforceConnector(Connector):
             include_deleted=_flag(params.get("includeDeletedObjects", False)),
             settings=settings,
             tuning=tuning,
+            policy=policy,
         )
+
+    @classmethod
+    def check_params(cls, spec_name: str, params: dict[str, Any]) -> None:
+        """Write-time: the environment URL is an http(s) URL or a host (no network, no policy lookup)."""
+        try:
+            normalise_environment_url(params.get("environmentUrl"))
+        except SourceConfigError as exc:
+            raise Invalid(
+                "connection.auth_param_invalid",
+                f"The field auth.params.environmentUrl is invalid: {exc.message}",
+                field="auth.params.environmentUrl",
+            ) from exc
 
     def check(self) -> CheckResult:
         try:

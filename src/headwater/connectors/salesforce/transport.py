@@ -1,7 +1,8 @@
-"""The HTTPS client: TLS trust, transport-error translation, and the limit header.
+"""The HTTPS client: TLS trust, the outbound policy, transport-error translation, the limit header.
 
 TLS verification is always on: the system's trust store, plus the PEM file of
-``HEADWATER_CA_BUNDLE`` when set (added, never replacing the system's).
+``HEADWATER_CA_BUNDLE`` when set (added, never replacing the system's). Every request and every
+connection passes the outbound policy (``headwater.connectors.outbound``); redirects are not followed.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from urllib.parse import urlsplit
 
 import httpx
 
+from headwater.connectors.outbound import OutboundPolicy
 from headwater.core.errors import SourceConfigError, SourceUnavailable
 
 _USAGE = re.compile(r"api-usage=(\d+)/(\d+)")
@@ -29,9 +31,12 @@ def ssl_context(ca_bundle: Path | None) -> ssl.SSLContext:
     return context
 
 
-def make_client(ca_bundle: Path | None, timeout: float = 30.0, read_timeout: float = 120.0) -> httpx.Client:
+def make_client(
+    ca_bundle: Path | None, policy: OutboundPolicy, timeout: float = 30.0, read_timeout: float = 120.0
+) -> httpx.Client:
     return httpx.Client(
-        verify=ssl_context(ca_bundle),
+        transport=policy.httpx_transport(ssl_context(ca_bundle)),
+        follow_redirects=False,
         timeout=httpx.Timeout(timeout, read=read_timeout),
         headers={"Accept-Encoding": "gzip", "User-Agent": "headwater"},
         trust_env=False,

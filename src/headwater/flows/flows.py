@@ -455,13 +455,17 @@ class Flows(Collection[Flow]):
 
 
 def _by_id(db: Db, model: type[Any], scope: Scope, ids: set[str | None]) -> dict[str, Any]:
+    """Rows by primary key, kept only when in ``scope``. The scope is checked here, not in SQL: with the
+    scope in the WHERE clause a planner without statistics may prefer the scope index and scan it."""
     wanted = {i for i in ids if i}
     if not wanted:
         return {}
-    query = sa.select(*model.__table__.columns).where(
-        model.id.in_(wanted), model.org_id == scope.org_id, model.sandbox_name == scope.sandbox_name
-    )
-    return {row.id: row for row in db.execute(query)}
+    query = sa.select(*model.__table__.columns).where(model.id.in_(wanted))
+    return {
+        row.id: row
+        for row in db.execute(query)
+        if row.org_id == scope.org_id and row.sandbox_name == scope.sandbox_name
+    }
 
 
 __all__ = ["FIELDS", "KIND", "CreateFlow", "FlowDoc", "Flows"]

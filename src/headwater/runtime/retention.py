@@ -17,6 +17,7 @@ import sqlalchemy as sa
 from headwater.core.settings import Settings
 from headwater.core.timeutil import now_ms
 from headwater.flows.runs import prune_runs
+from headwater.store.db import refresh_statistics
 
 log = logging.getLogger("headwater.runtime")
 DAY_MS = 86_400_000
@@ -51,10 +52,13 @@ class RunRetention:
         return total
 
     def maybe_prune(self, engine: sa.Engine) -> int:
+        """Prune (and refresh the planner's statistics) at most every ``every_seconds``."""
         if time.monotonic() - self._last < self.every_seconds:
             return 0
         self._last = time.monotonic()
-        return self.prune(engine)
+        deleted = self.prune(engine)
+        refresh_statistics(engine)
+        return deleted
 
 
 __all__ = ["RunRetention"]

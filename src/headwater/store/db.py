@@ -56,6 +56,18 @@ def upgrade(engine: Engine, revision: str = "head") -> None:
         command.upgrade(config, revision)
 
 
+def refresh_statistics(engine: Engine) -> None:
+    """Keep the query planner's statistics current. SQLite has no autovacuum: without statistics its
+    planner guesses index selectivity, and may scan a whole (org, sandbox) where an index seek would do.
+    ``analysis_limit`` bounds the work (sampled statistics). PostgreSQL's autovacuum analyzes by itself."""
+    if engine.dialect.name != "sqlite":
+        return
+    with engine.connect() as connection:
+        connection.exec_driver_sql("PRAGMA analysis_limit=1000")
+        connection.exec_driver_sql("ANALYZE")
+        connection.commit()
+
+
 class ThreadReader:
     """One long-lived connection per thread for short reads: a pool checkout and return per read cost
     more than a by-id read itself. Each read ends with a rollback, so no read transaction (and no

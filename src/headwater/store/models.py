@@ -95,7 +95,10 @@ class Scoped:
         table = cls.__tablename__  # type: ignore[attr-defined]
         indexes = [Index(f"ix_{table}_scope_created", "org_id", "sandbox_name", "created_at", "id")]
         if "name" in cls.__annotations__:
-            indexes.append(Index(f"ix_{table}_scope_name", "org_id", "sandbox_name", "name"))
+            # Also in the default order, so a name filter needs neither a scan nor a sort.
+            indexes.append(
+                Index(f"ix_{table}_scope_name", "org_id", "sandbox_name", "name", "created_at", "id")
+            )
         return (
             ForeignKeyConstraint(
                 ["org_id", "sandbox_name"],

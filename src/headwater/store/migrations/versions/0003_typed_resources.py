@@ -70,7 +70,9 @@ def _scoped(table: str, *columns: Any, name: bool = True) -> sa.Table:
     )
     op.create_index(f"ix_{table}_scope_created", table, ["org_id", "sandbox_name", "created_at", "id"])
     if name:
-        op.create_index(f"ix_{table}_scope_name", table, ["org_id", "sandbox_name", "name"])
+        op.create_index(
+            f"ix_{table}_scope_name", table, ["org_id", "sandbox_name", "name", "created_at", "id"]
+        )
     return created
 
 

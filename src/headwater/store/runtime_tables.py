@@ -91,6 +91,7 @@ runs = sa.Table(
     sa.Index("ix_hw_runs_scope_flow", "org_id", "sandbox_name", "flow_id", "created_at", "id"),
     sa.Index("ix_hw_runs_scope_status", "org_id", "sandbox_name", "status", "created_at", "id"),
     sa.Index("ix_hw_runs_flow_completed", "flow_id", "completed_at"),
+    sa.Index("ix_hw_runs_created", "created_at", "flow_id"),  # retention finds the old runs by range
 )
 
 

@@ -441,6 +441,7 @@ def upgrade() -> None:
         "ix_hw_runs_scope_status", "hw_runs", ["org_id", "sandbox_name", "status", "created_at", "id"]
     )
     op.create_index("ix_hw_runs_flow_completed", "hw_runs", ["flow_id", "completed_at"])
+    op.create_index("ix_hw_runs_created", "hw_runs", ["created_at", "flow_id"])
 
     op.drop_index("ix_resources_scope", table_name="resources")
     op.drop_table("resources")

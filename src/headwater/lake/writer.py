@@ -16,7 +16,7 @@ from typing import TYPE_CHECKING, Any
 import pyarrow as pa
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
-from deltalake.exceptions import DeltaError
+from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
 
 from headwater.core.errors import TerminalError, TransientError
 from headwater.lake.direct import DirectLanding, DirectResult, first_load_schema, merge_schema
@@ -257,9 +257,10 @@ def _slices(batches: Iterator[pa.RecordBatch], rows: int = SLICE_ROWS) -> Iterat
 
 
 def _translate(exc: DeltaError) -> Exception:
-    text = str(exc)
-    if "Schema" in text or "schema" in text or "cast" in text.lower():
-        return TerminalError(f"the run's columns do not fit the dataset: {text}")
-    if "conflict" in text.lower() or "Commit" in text:
-        return TransientError(f"the dataset changed during the commit, retry the run: {text}")
-    return TerminalError(f"Delta Lake refused the commit: {text}")
+    """deltalake's exception types decide: a commit that lost a race is worth retrying, a schema that
+    does not fit or any other refusal is not."""
+    if isinstance(exc, CommitFailedError):
+        return TransientError(f"the dataset changed during the commit, retry the run: {exc}")
+    if isinstance(exc, SchemaMismatchError):
+        return TerminalError(f"the run's columns do not fit the dataset: {exc}")
+    return TerminalError(f"Delta Lake refused the commit: {exc}")

@@ -47,10 +47,21 @@ def _host(url: str) -> str:
     return urlsplit(url).netloc or url
 
 
+def _caused_by_tls(exc: BaseException) -> bool:
+    """True when an ``ssl.SSLError`` is in the chain of causes (httpx wraps httpcore wraps ssl)."""
+    seen: BaseException | None = exc
+    for _ in range(10):
+        if seen is None:
+            return False
+        if isinstance(seen, ssl.SSLError):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 def translate_transport_error(exc: httpx.TransportError, url: str) -> Exception:
     """TLS failures are configuration errors; everything else means "cannot reach it now"."""
-    text = str(exc)
-    if isinstance(exc, httpx.ConnectError) and ("CERTIFICATE" in text or "SSL" in text or "TLS" in text):
+    if isinstance(exc, httpx.ConnectError) and _caused_by_tls(exc):
         return SourceConfigError(
             f"TLS verification failed for {_host(url)}: the server's certificate is not trusted "
             "(add its CA to HEADWATER_CA_BUNDLE if it is a private endpoint)."

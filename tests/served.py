@@ -38,7 +38,7 @@ def start_headwater(*args: str, env: dict[str, str] | None = None) -> subprocess
     )
 
 
-def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 60) -> None:
+def wait_healthy(url: str, process: subprocess.Popen[bytes], timeout: float = 240) -> None:
     """Wait for ``url``/health to answer 200; fail with the server's output if it exits or times out."""
     deadline = time.monotonic() + timeout
     while True:

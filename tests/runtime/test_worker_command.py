@@ -77,7 +77,7 @@ def test_worker_command_executes_runs_and_stops_cleanly(
 ) -> None:  # type: ignore[no-untyped-def]
     process = spawn_worker()
     run_id = once_run(pg_engine)
-    assert wait_for(lambda: state(pg_engine, run_id)["state"] == "success", timeout=60, interval=0.1)
+    assert wait_for(lambda: state(pg_engine, run_id)["state"] == "success", timeout=180, interval=0.1)
     assert read_lake(tmp_path / "lake" / "once").num_rows == 75
     process.send_signal(signal.SIGTERM)
     assert process.wait(timeout=30) == 0
@@ -95,7 +95,7 @@ def test_killed_worker_process_run_is_taken_over_and_lands_once(
             current["state"] == "inProgress" and current["metrics"]["recordSummary"]["inputRecordCount"] > 0
         )
 
-    assert wait_for(reading, timeout=60, interval=0.05), str(state(pg_engine, run_id))[:3000]
+    assert wait_for(reading, timeout=180, interval=0.05), str(state(pg_engine, run_id))[:3000]
     doomed.send_signal(signal.SIGKILL)
     doomed.wait(timeout=30)
     lake = tmp_path / "lake" / "once"

@@ -72,7 +72,7 @@ def kill_mid_read(process: subprocess.Popen[bytes], engine: sa.Engine, run_id: s
         )
 
     try:
-        assert wait_for(reading, timeout=60), "the worker never started reading"
+        assert wait_for(reading, timeout=180), "the worker never started reading"
     finally:
         process.send_signal(signal.SIGKILL)
         process.wait(timeout=30)
@@ -122,7 +122,7 @@ def test_embedded_restart_resumes_the_interrupted_run(tmp_path: Path) -> None:
     )
     runtime.start()
     try:
-        assert wait_for(lambda: doc(engine, run_id)["state"] == "success", timeout=60)
+        assert wait_for(lambda: doc(engine, run_id)["state"] == "success", timeout=180)
     finally:
         runtime.stop()
     assert_landed_once(lake)

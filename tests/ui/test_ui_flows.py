@@ -73,7 +73,7 @@ def test_build_run_and_read_a_dataflow(signed_in: Any, server: LiveServer, accou
     page.get_by_role("button", name="Run now").click()
     page.get_by_text("scheduled.").first.wait_for()
     runs = page.locator("#runs")
-    runs.locator(".badge.success").wait_for(timeout=60_000)
+    runs.locator(".badge.success").wait_for(timeout=180_000)
     row = runs.locator("table.runs tbody tr").first
     cells = row.locator("td")
     assert cells.nth(0).inner_text() == "success"

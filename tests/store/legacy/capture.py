@@ -131,7 +131,9 @@ def build(api: Api, emulator: dict[str, str], *, runs: bool) -> dict[str, Any]:
                     "data": {"format": "tabular"},
                     "params": {
                         "tableName": table,
-                        "columns": [{"name": c, "type": "string", "xdm": {"type": "String"}} for c in columns],
+                        "columns": [
+                            {"name": c, "type": "string", "xdm": {"type": "String"}} for c in columns
+                        ],
                     },
                     "connectionSpec": {"id": SALESFORCE, "version": "1.0"},
                 },
@@ -152,7 +154,9 @@ def build(api: Api, emulator: dict[str, str], *, runs: bool) -> dict[str, Any]:
                 f"{FLOW}/targetConnections",
                 json={
                     "name": f"{table} target",
-                    "data": {"schema": {"id": SCHEMA, "version": "application/vnd.adobe.xed-full+json;version=1"}},
+                    "data": {
+                        "schema": {"id": SCHEMA, "version": "application/vnd.adobe.xed-full+json;version=1"}
+                    },
                     "params": {"dataSetId": datasets[-1]},
                     "connectionSpec": {"id": DATA_LAKE, "version": "1.0"},
                 },
@@ -168,7 +172,9 @@ def build(api: Api, emulator: dict[str, str], *, runs: bool) -> dict[str, Any]:
         }
         mapping = api.call("POST", f"{CONVERSION}/mappingSets", json=first)["id"]
         second = {
-            "outputSchema": {"schemaRef": {"id": SCHEMA, "contentType": "application/vnd.adobe.xed+json;version=1"}},
+            "outputSchema": {
+                "schemaRef": {"id": SCHEMA, "contentType": "application/vnd.adobe.xed+json;version=1"}
+            },
             "mappings": [
                 *first["mappings"],
                 {"sourceType": "EXPRESSION", "source": f"lower({columns[2]})", "destination": "extra"},
@@ -187,7 +193,9 @@ def build(api: Api, emulator: dict[str, str], *, runs: bool) -> dict[str, Any]:
             {"name": "Mapping", "params": {"mappingId": mappings[index], "mappingVersion": version}}
         ]
         if schedule["frequency"] != "once":
-            delta = {"deltaColumn": {"name": "LastModifiedDate", "dateFormat": "YYYY-MM-DD", "timezone": "UTC"}}
+            delta = {
+                "deltaColumn": {"name": "LastModifiedDate", "dateFormat": "YYYY-MM-DD", "timezone": "UTC"}
+            }
             transformations.insert(0, {"name": "Copy", "params": delta})
         return str(
             api.call(
@@ -244,7 +252,10 @@ def build(api: Api, emulator: dict[str, str], *, runs: bool) -> dict[str, Any]:
 def wait_runs(api: Api, run_ids: list[str], timeout: float = 180) -> None:
     deadline = time.time() + timeout
     while time.time() < deadline:
-        states = [api.call("GET", f"{FLOW}/runs/{r}")["items"][0]["metrics"]["statusSummary"]["status"] for r in run_ids]
+        states = [
+            api.call("GET", f"{FLOW}/runs/{r}")["items"][0]["metrics"]["statusSummary"]["status"]
+            for r in run_ids
+        ]
         if all(s in ("success", "failed") for s in states):
             return
         time.sleep(1)
@@ -278,7 +289,9 @@ def dump_tables(path: Path) -> dict[str, Any]:
         for row in db.execute(f'SELECT * FROM "{name}"'):
             rows.append(
                 {
-                    key: {"b64": base64.b64encode(row[key]).decode()} if isinstance(row[key], bytes) else row[key]
+                    key: {"b64": base64.b64encode(row[key]).decode()}
+                    if isinstance(row[key], bytes)
+                    else row[key]
                     for key in row.keys()  # noqa: SIM118 (sqlite3.Row is not a mapping)
                 }
             )
@@ -308,15 +321,21 @@ def main(headwater: str, out: str) -> None:
     server = None
     try:
         wait_for(f"https://127.0.0.1:{sf_port}/", verify=False)
-        sandbox = subprocess.run([headwater, "credentials", "--json"], env=env, capture_output=True, text=True)
+        sandbox = subprocess.run(
+            [headwater, "credentials", "--json"], env=env, capture_output=True, text=True
+        )
         creds = json.loads(sandbox.stdout)
         subprocess.run(
             [headwater, "sandboxes", "create", "--org", creds["imsOrgId"], "dev"], env=env, check=True
         )
-        server = subprocess.Popen([headwater, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        server = subprocess.Popen(
+            [headwater, "serve"], env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         wait_for(f"http://127.0.0.1:{port}/health")
         creds = json.loads(
-            subprocess.run([headwater, "credentials", "--json"], env=env, capture_output=True, text=True).stdout
+            subprocess.run(
+                [headwater, "credentials", "--json"], env=env, capture_output=True, text=True
+            ).stdout
         )
         sf = {
             "url": f"https://127.0.0.1:{sf_port}",
@@ -338,12 +357,20 @@ def main(headwater: str, out: str) -> None:
         revision = tables["alembic_version"][0]["version_num"]
         Path(out).write_text(
             json.dumps(
-                {"revision": revision, "secret_key": key, "made": made, "tables": tables, "responses": responses},
+                {
+                    "revision": revision,
+                    "secret_key": key,
+                    "made": made,
+                    "tables": tables,
+                    "responses": responses,
+                },
                 indent=1,
                 sort_keys=True,
             )
         )
-        print(f"captured revision {revision}: {sum(len(v) for v in tables.values())} rows, {len(responses)} answers")
+        print(
+            f"captured revision {revision}: {sum(len(v) for v in tables.values())} rows, {len(responses)} answers"
+        )
     finally:
         for process in (server, emulator):
             if process is not None and process.poll() is None:

@@ -309,6 +309,9 @@ class _Planner:
         return alias, found, (*canonical, found.name)
 
     def expr(self, alias: str, f: Field) -> str:
+        if f.parent_formula is not None:
+            reference, parent, parent_field = f.parent_formula
+            return f'(SELECT p."{parent_field}" FROM "{parent}" p WHERE p."Id" = {alias}."{reference}")'
         if f.formula is not None:
             return "(" + re.sub(r'"([A-Za-z0-9_]+)"', lambda m: f'{alias}."{m.group(1)}"', f.formula) + ")"
         return f'{alias}."{f.name}"'

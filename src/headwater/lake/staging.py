@@ -59,6 +59,7 @@ class RunStage:
         self._buffered = self._buffered_bytes = 0
         self._parts = 0
         self._patches: pq.ParquetWriter | None = None
+        self._delete_keys: list[pa.Array] = []  # Arrow, not Python objects: ~26 bytes a text key
         self._patch_files = 0
         self.rows_staged = 0
         self.deletes_staged = 0
@@ -135,7 +136,14 @@ class RunStage:
         elif not batch.schema.equals(self._deletes.schema):
             raise TerminalError("deleted keys of one run must all have the same type")
         self._deletes.write_batch(batch)
+        self._delete_keys.append(keys)
         self.deletes_staged += len(keys)
+
+    def staged_delete_keys(self) -> pa.Array | None:
+        """Every key staged for deletion so far (None when none)."""
+        if not self._delete_keys:
+            return None
+        return pa.concat_arrays([k.cast(self._delete_keys[0].type) for k in self._delete_keys])
 
     def add_patch(self, batch: pa.RecordBatch) -> None:
         """Stage new values for some columns of existing rows (resolved at commit, see ``lake/patch.py``)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import DeltaError
@@ -106,9 +107,13 @@ class RunWriter:
         if table is None:
             return 0
         count = 0
+        already = self._stage.staged_delete_keys()  # deleted by the run's own read: not counted twice
         for keys in missing_keys(table, self.primary_key, listed, self._stage.directory / "spill"):
-            self.delete(keys)
-            count += len(keys)
+            if already is not None:
+                keys = keys.filter(pc.invert(pc.is_in(keys, value_set=already.cast(keys.type))))
+            if len(keys):
+                self.delete(keys)
+                count += len(keys)
         listed.unlink(missing_ok=True)
         return count
 

@@ -13,7 +13,8 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from headwater.core.errors import HeadwaterError, TerminalError
+from headwater.core.errors import HeadwaterError, NotFoundError, TerminalError
+from headwater.runtime.options import RunOptions, read_run_options
 from headwater.runtime.schedule import Schedule, parse_schedule
 from headwater.store import resources
 from headwater.store.crypto import SecretBox
@@ -42,6 +43,9 @@ class Dataflow:
     mapping_id: str | None = None
     mapping_version: str | None = None
     connection_params: dict[str, Any] = field(default_factory=dict)
+    #: delete reconciliation, formula refresh (the flow's ``options``) and history mode (the dataset's
+    #: ``historyMode``): see ``runtime/options.py``
+    options: RunOptions = field(default_factory=RunOptions)
 
 
 def _load(session: Session, scope: Scope, kind: str, resource_id: Any, what: str) -> Resource:
@@ -65,6 +69,19 @@ def _transformation(document: dict[str, Any], name: str) -> dict[str, Any]:
         if isinstance(item, dict) and str(item.get("name", "")).lower() == name.lower():
             return dict(item.get("params") or {})
     return {}
+
+
+def _run_options(session: Session, scope: Scope, flow: dict[str, Any], dataset_id: str) -> RunOptions:
+    """The run options: the flow document's ``options`` and the target dataset's ``historyMode``
+    (a dataset the catalog does not hold, e.g. one created by id only, has the defaults)."""
+    try:
+        dataset: dict[str, Any] | None = dict(resources.get(session, scope, "dataSets", dataset_id).document)
+    except NotFoundError:
+        dataset = None
+    try:
+        return read_run_options(flow, dataset)
+    except TerminalError as exc:
+        raise DataflowIncompleteError(f"Flow {flow.get('id', '')}: {exc.message}") from exc
 
 
 def resolve_dataflow(
@@ -118,6 +135,7 @@ def resolve_dataflow(
         mapping_id=str(mapping["mappingId"]) if mapping.get("mappingId") else None,
         mapping_version=str(mapping.get("mappingVersion", "0")) if mapping.get("mappingId") else None,
         connection_params=dict(base.get("params") or {}),
+        options=_run_options(session, scope, flow, dataset_id),
     )
 
 

@@ -51,7 +51,8 @@ class Periodic:
             return False
         if last is None:
             return True
-        if self.every_runs is not None and commits_since >= self.every_runs:
+        # this run is the (commits_since + 1)-th since the step last ran
+        if self.every_runs is not None and commits_since + 1 >= self.every_runs:
             return True
         interval = self.interval_minutes
         if interval is None and self.every_runs is None:
@@ -101,7 +102,9 @@ def _periodic(options: Mapping[str, Any], name: str) -> Periodic:
 
 def read_run_options(flow: Mapping[str, Any], dataset: Mapping[str, Any] | None) -> RunOptions:
     """The run options of a flow document and its target dataset's document (None: not stored)."""
-    options = flow.get("options") or {}
+    options = flow.get("options")
+    if options is None:
+        options = {}
     if not isinstance(options, Mapping):
         raise RunOptionsError("the flow's options must be an object")
     mode = (dataset or {}).get("historyMode") or "latest"

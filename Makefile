@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup run serve test lint typecheck unit bench screenshots clean
+.PHONY: setup run serve test lint typecheck unit bench screenshots clean compat
 
 $(BIN)/headwater: pyproject.toml scripts/bootstrap
 	./scripts/bootstrap
@@ -42,3 +42,8 @@ screenshots: setup
 
 clean:
 	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache
+
+## The peers' unmodified Salesforce clients (simple-salesforce, Airbyte, tap-salesforce, dlt) against the
+## emulator with 200k Accounts and Contacts, each in its own virtualenv under .compat/ (not in `make test`).
+compat: setup
+	$(BIN)/python compat/run.py $(COMPAT_ARGS)

@@ -98,6 +98,17 @@ def test_history_run_landed_twice_adds_nothing(tmp_path: Path) -> None:
     assert versions(lake) == before
 
 
+def test_history_run_of_deletes_only(tmp_path: Path) -> None:
+    lake = Lake(tmp_path)
+    land(lake, pa.record_batch({"Id": ["1", "2"], "v": [1, 2]}))
+    result, _ = land(lake, deletes=["2", "missing"])
+    assert result.rows_deleted == 1 and result.rows_written == 0
+    assert [(r["Id"], r["_is_current"], r["_deleted"]) for r in versions(lake)] == [
+        ("1", True, False),
+        ("2", False, True),
+    ]
+
+
 def test_history_refuses_new_columns_and_plain_writers(tmp_path: Path) -> None:
     lake = Lake(tmp_path)
     land(lake, pa.record_batch({"Id": ["1"], "v": [1]}))

@@ -27,6 +27,8 @@ from headwater.lake.writer import RUN_ID_KEY, TARGET_FILE_SIZE, RunWriter
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 STAGING_DIR = "_staging"
+#: Commits read back for a mark: a mark older than this counts as absent (the step is due again).
+MARK_LOOKBACK = 1000
 
 
 def _check_segment(kind: str, value: str) -> str:
@@ -187,12 +189,12 @@ class Dataset:
 
     def last_mark(self, key: str) -> tuple[str | None, int]:
         """The newest value of a commit mark (``RunWriter.mark``) and how many commits came after it;
-        ``(None, number of commits)`` when no commit carries it."""
+        ``(None, commits read)`` when none of the last ``MARK_LOOKBACK`` commits carries it."""
         table = self.table()
         if table is None:
             return None, 0
         since = 0
-        for entry in table.history():
+        for entry in table.history(MARK_LOOKBACK):
             value = entry.get(key)
             if value is not None:
                 return str(value), since

@@ -9,7 +9,7 @@ retries); into a table that does not exist yet the first load is a plain append.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -139,7 +139,7 @@ class RunWriter:
             result = self._commit_history() if self.history else self._commit()
             if result.version is None and self._marks:
                 result = CommitResult(rows_written=0, version=self._empty_commit())
-            return CommitResult(**{**result.__dict__, "rows_patched": patched})
+            return replace(result, rows_patched=patched)
         except DeltaError as exc:
             raise _translate(exc) from exc
         finally:

@@ -21,8 +21,8 @@ serve: setup
 	$(BIN)/headwater serve
 
 lint: setup
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples compat
+	$(BIN)/ruff format --check src tests bench examples compat
 
 typecheck: setup
 	$(BIN)/mypy

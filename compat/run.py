@@ -59,7 +59,10 @@ def python_for_clients() -> str:
     python3.11 on PATH or under pyenv, else this interpreter."""
     if os.environ.get("COMPAT_PYTHON"):
         return os.environ["COMPAT_PYTHON"]
-    candidates = [shutil.which("python3.11"), *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11*/bin/python")))]
+    candidates = [
+        shutil.which("python3.11"),
+        *sorted(glob.glob(os.path.expanduser("~/.pyenv/versions/3.11*/bin/python"))),
+    ]
     return next((c for c in candidates if c), sys.executable)
 
 
@@ -158,7 +161,14 @@ def run_airbyte(venv: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
         if s["name"] in ("Account", "Contact")
     ]
     (folder / "catalog.json").write_text(json.dumps({"streams": streams}))
-    command = [binary, "read", "--config", str(folder / "config.json"), "--catalog", str(folder / "catalog.json")]
+    command = [
+        binary,
+        "read",
+        "--config",
+        str(folder / "config.json"),
+        "--catalog",
+        str(folder / "catalog.json"),
+    ]
     ids = count_records(command, env, folder / "read.log")
     return {name: len(ids.get(name, ())) for name in ("Account", "Contact")}
 
@@ -177,7 +187,10 @@ def run_tap(venv: Path, work: Path, env: dict[str, str]) -> dict[str, Any]:
     (folder / "config.json").write_text(json.dumps(config))
     binary = str(venv / "bin" / "tap-salesforce")
     discovered = subprocess.run(
-        [binary, "--config", str(folder / "config.json"), "--discover"], env=env, capture_output=True, check=True
+        [binary, "--config", str(folder / "config.json"), "--discover"],
+        env=env,
+        capture_output=True,
+        check=True,
     )
     catalog = json.loads(discovered.stdout)
     catalog["streams"] = [s for s in catalog["streams"] if s["stream"] in ("Account", "Contact")]
@@ -240,7 +253,9 @@ def main() -> int:
             ok = counts.get("Account") == args.rows and counts.get("Contact") == args.rows
             failed |= not ok
             results[client] = {**counts, "seconds": round(elapsed, 1), "ok": ok}
-            print(f"{client:18} {'OK  ' if ok else 'FAIL'} {json.dumps(counts)} in {elapsed:.1f} s", flush=True)
+            print(
+                f"{client:18} {'OK  ' if ok else 'FAIL'} {json.dumps(counts)} in {elapsed:.1f} s", flush=True
+            )
     finally:
         proxy.stop()
         emulator.terminate()

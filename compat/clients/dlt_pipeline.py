@@ -41,7 +41,10 @@ def get_records(sobject: str, replication_key: str):
 @dlt.source(name="salesforce")
 def salesforce_source():
     yield dlt.resource(
-        get_records("Account", "LastModifiedDate"), name="account", write_disposition="merge", primary_key="id"
+        get_records("Account", "LastModifiedDate"),
+        name="account",
+        write_disposition="merge",
+        primary_key="id",
     )
     yield dlt.resource(
         get_records("Contact", "SystemModstamp"), name="contact", write_disposition="merge", primary_key="id"

@@ -24,7 +24,5 @@ contact_fields = [
 contacts: set[str] = set()
 for page in sf.bulk2.Contact.query(f"SELECT {', '.join(contact_fields)} FROM Contact", max_records=50_000):
     contacts.update(row["Id"] for row in csv.DictReader(io.StringIO(page)))
-counts = {
-    name: sf.query(f"SELECT COUNT() FROM {name}")["totalSize"] for name in ("Account", "Contact")
-}
+counts = {name: sf.query(f"SELECT COUNT() FROM {name}")["totalSize"] for name in ("Account", "Contact")}
 print(json.dumps({"Account": len(accounts), "Contact": len(contacts), "count()": counts}))

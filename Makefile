@@ -41,7 +41,7 @@ screenshots: setup
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache .compat
 
 ## The peers' unmodified Salesforce clients (simple-salesforce, Airbyte, tap-salesforce, dlt) against the
 ## emulator with 200k Accounts and Contacts, each in its own virtualenv under .compat/ (not in `make test`).

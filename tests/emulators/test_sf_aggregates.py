@@ -144,3 +144,26 @@ def test_bulk_refuses_aggregates(sf: RunningEmulator, client: httpx.Client) -> N
         json={"operation": "query", "query": "SELECT Industry, COUNT(Id) FROM Account GROUP BY Industry"},
     )
     assert grouped.status_code == 400
+
+
+def test_bulk_v1_batch_with_an_aggregate_fails(sf: RunningEmulator, client: httpx.Client) -> None:
+    import time
+
+    session = {"X-SFDC-Session": client.headers["Authorization"].split(" ", 1)[1]}
+    job = client.post(
+        "/services/async/62.0/job",
+        json={"operation": "query", "object": "Account", "contentType": "JSON"},
+        headers=session,
+    ).json()
+    batch = client.post(
+        f"/services/async/62.0/job/{job['id']}/batch",
+        content="SELECT COUNT(Id) FROM Account",
+        headers={**session, "Content-Type": "application/json"},
+    ).json()
+    for _ in range(200):
+        info = client.get(f"/services/async/62.0/job/{job['id']}/batch/{batch['id']}", headers=session).json()
+        if info["state"] not in ("Queued", "InProgress"):
+            break
+        time.sleep(0.05)
+    assert info["state"] == "Failed"
+    assert info["stateMessage"].startswith("InvalidBatch : Failed to process query: API_ERROR")

@@ -3,7 +3,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 PYTEST_ARGS ?=
 
-.PHONY: setup run serve test lint typecheck unit bench screenshots clean
+.PHONY: setup run serve test lint typecheck unit bench screenshots clean compat
 
 $(BIN)/headwater: pyproject.toml scripts/bootstrap
 	./scripts/bootstrap
@@ -21,8 +21,8 @@ serve: setup
 	$(BIN)/headwater serve
 
 lint: setup
-	$(BIN)/ruff check src tests bench examples
-	$(BIN)/ruff format --check src tests bench examples
+	$(BIN)/ruff check src tests bench examples compat
+	$(BIN)/ruff format --check src tests bench examples compat
 	$(BIN)/lint-imports
 
 typecheck: setup
@@ -42,4 +42,9 @@ screenshots: setup
 	$(BIN)/python scripts/screenshots.py
 
 clean:
-	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache
+	rm -rf $(VENV) .headwater .pytest_cache .mypy_cache .ruff_cache .compat
+
+## The peers' unmodified Salesforce clients (simple-salesforce, Airbyte, tap-salesforce, dlt) against the
+## emulator with 200k Accounts and Contacts, each in its own virtualenv under .compat/ (not in `make test`).
+compat: setup
+	$(BIN)/python compat/run.py $(COMPAT_ARGS)

@@ -246,11 +246,22 @@ def test_datetime_literals_clients_send(client: httpx.Client, sf: RunningEmulato
         ("SELECT Id FROM Account WHERE Description = 'x'", "INVALID_FIELD", "can not be filtered"),
         ("SELEC Id FROM Account", "MALFORMED_QUERY", "unexpected token: 'SELEC'"),
         (
-            "SELECT Id FROM Account WHERE Name = 'x' GROUP BY Name",
+            "SELECT Name, COUNT(Id) FROM Account WHERE Name = 'x'",
             "MALFORMED_QUERY",
-            "unexpected token: 'GROUP'",
+            "Field must be grouped or aggregated: Name",
         ),
-        ("SELECT COUNT() FROM Account", "MALFORMED_QUERY", "COUNT()"),
+        ("SELECT Id, COUNT() FROM Account", "MALFORMED_QUERY", "COUNT() must be the only element"),
+        (
+            "SELECT SUM(Name) FROM Account",
+            "MALFORMED_QUERY",
+            "field Name does not support aggregate operator SUM",
+        ),
+        (
+            "SELECT Score__c, COUNT(Id) FROM Account GROUP BY Score__c",
+            "MALFORMED_QUERY",
+            "can not be grouped",
+        ),
+        ("SELECT Id total FROM Account", "MALFORMED_QUERY", "Only aggregate expressions use field aliasing"),
     ],
 )
 def test_soql_error_bodies(client: httpx.Client, soql: str, code: str, fragment: str) -> None:

@@ -94,6 +94,7 @@ CODES: dict[str, tuple[str, str]] = {
     "flow.state_not_allowed": ("1410-400", INVALID),
     "flow.transformation_unsupported": ("1000-400", "Bad request"),
     "flow.name_missing": ("1304-400", INVALID),
+    "flow.options_invalid": ("1000-400", "Bad request"),
     "action.unsupported": ("1435-400", INVALID),
     # runs
     "run.flow_id_missing": ("1446-400", INVALID),

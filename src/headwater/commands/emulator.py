@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from headwater.emulators.salesforce.state import Credentials
+from headwater.emulators.salesforce.state import DEFAULT_MEMORY_LIMIT, Credentials, check_memory_limit
 
 DEFAULTS = Credentials()
 
@@ -37,6 +37,19 @@ def _parse_rows(values: tuple[str, ...]) -> dict[str, int]:
 )
 @click.option("--seed", default=42, show_default=True, type=int, help="Seed of the generated data.")
 @click.option("--http", "plain_http", is_flag=True, help="Serve plain HTTP instead of HTTPS.")
+@click.option(
+    "--memory-limit",
+    default=DEFAULT_MEMORY_LIMIT,
+    show_default=True,
+    help="DuckDB buffer pool while serving (e.g. 512MB, 2GB); larger sorts spill to disk.",
+)
+@click.option(
+    "--tls-name",
+    "tls_names",
+    multiple=True,
+    metavar="HOST",
+    help="Extra DNS name in the server certificate, e.g. login.salesforce.com (repeatable).",
+)
 @click.option("--username", default=DEFAULTS.username, show_default=True)
 @click.option("--password", default=DEFAULTS.password, show_default=True)
 @click.option("--security-token", default=DEFAULTS.security_token, show_default=True)
@@ -49,6 +62,8 @@ def salesforce(
     rows: tuple[str, ...],
     seed: int,
     plain_http: bool,
+    memory_limit: str,
+    tls_names: tuple[str, ...],
     username: str,
     password: str,
     security_token: str,
@@ -65,7 +80,21 @@ def salesforce(
             raise click.BadParameter(f"unknown object {name!r}", param_hint="--rows")
     credentials = Credentials(username, password, security_token, client_id, client_secret)
     click.echo(f"Generating the org in {data_dir} (seed {seed}) ...")
-    config = ServerConfig(data_dir, host, port, not plain_http, seed, row_counts, credentials)
+    try:
+        check_memory_limit(memory_limit)
+    except ValueError as exc:
+        raise click.BadParameter(str(exc), param_hint="--memory-limit") from exc
+    config = ServerConfig(
+        data_dir,
+        host,
+        port,
+        not plain_http,
+        seed,
+        row_counts,
+        credentials,
+        memory_limit=memory_limit,
+        tls_names=tls_names,
+    )
     server = EmulatorServer(config)
     click.echo(f"Salesforce emulator listening on {server.url}")
     if server.tls:

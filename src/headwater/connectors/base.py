@@ -11,6 +11,14 @@ and offers three operations:
   the primary keys of deleted rows). When the iterator is exhausted, ``stream.cursor`` holds the cursor
   to store and ``stream.stopped`` says why the read ended early (API budget) or is ``None``.
 
+Optional capabilities (a connector that lacks one keeps the defaults, and flows skip the feature):
+
+* ``source_keys(table)`` -> ``KeyStream``: every primary key that exists at the source now, for
+  hard-delete reconciliation; ``stream.complete`` tells whether the list arrived whole.
+* ``formula_columns(table, columns)``: the columns whose values change without the record's change
+  stamp moving (Salesforce formula fields); ``read_columns(table, columns)`` reads the primary key plus
+  those columns for every record (a cheap, column-limited full read) to refresh them.
+
 Deletes are a separate stream of keys (``ReadBatch.deletes``), never mixed into the upsert batches:
 the lake writer applies ``upsert(batch)`` and ``delete(keys)``. Reads are at-least-once: a batch may
 be delivered twice after a retry; the runner's merge on the primary key makes that harmless.
@@ -29,7 +37,7 @@ from typing import Any, ClassVar
 
 import pyarrow as pa
 
-from headwater.core.errors import Invalid
+from headwater.core.errors import Invalid, UnsupportedBySource
 
 Cursor = dict[str, Any]
 """Opaque to the runner; JSON-serialisable; ``None`` means "read everything".
@@ -127,9 +135,33 @@ class ReadStream(Iterator[ReadBatch]):
         self.cursor: Cursor | None = cursor
         self.stopped: str | None = None
         self.primary_key: str = "Id"
+        self.api_calls = 0  # source API calls the read made (known once exhausted; 0 if not counted)
 
     def __next__(self) -> ReadBatch:
         return next(self._batches)
+
+
+class KeyStream(Iterator[pa.Array]):
+    """The source's primary keys of one table, in Arrow batches. Once exhausted, ``stopped`` says why
+    the list ended early (API budget) or is ``None``, and ``api_calls`` what the listing cost."""
+
+    def __init__(self, batches: Iterator[pa.Array]) -> None:
+        self._batches = batches
+        self.stopped: str | None = None
+        self.api_calls = 0
+        self.exhausted = False
+
+    def __next__(self) -> pa.Array:
+        try:
+            return next(self._batches)
+        except StopIteration:
+            self.exhausted = True
+            raise
+
+    @property
+    def complete(self) -> bool:
+        """True only when every key arrived (a partial list must never drive deletes)."""
+        return self.exhausted and self.stopped is None
 
 
 class Connector(ABC):
@@ -157,6 +189,18 @@ class Connector(ABC):
         destination checks its syntax here (e.g. only http(s) URLs); the outbound policy itself is
         applied when a connection is made."""
         return None  # nothing beyond the JSON Schema by default
+
+    def source_keys(self, table: str) -> KeyStream | None:
+        """Every primary key of ``table`` at the source now; None when the source cannot list them."""
+        return None
+
+    def formula_columns(self, table: str, columns: list[str] | None) -> list[str]:
+        """Of ``columns`` (None: all), those whose values change without the change stamp moving."""
+        return []
+
+    def read_columns(self, table: str, columns: list[str]) -> ReadStream:
+        """Primary key + ``columns`` of every record (no cursor): what a formula refresh reads."""
+        raise UnsupportedBySource(f"{type(self).__name__} cannot read columns on their own")
 
     def close(self) -> None:  # noqa: B027 - optional hook
         """Release network resources."""

@@ -14,10 +14,11 @@ from sqlalchemy.orm import Session
 
 from headwater.core.errors import NotFound, TerminalError
 from headwater.core.scope import Scope
+from headwater.flows.options import RunOptions, RunOptionsError, read_run_options
 from headwater.flows.schedule import Schedule, parse_schedule
 from headwater.store import repository
 from headwater.store.crypto import SecretBox
-from headwater.store.models import Connection, Flow, Scoped, SourceConnection, TargetConnection
+from headwater.store.models import Connection, Dataset, Flow, Scoped, SourceConnection, TargetConnection
 
 RUNTIME_CLIENT = "headwater-runtime"
 
@@ -41,6 +42,9 @@ class Dataflow:
     mapping_id: str | None = None
     mapping_version: int | None = None  # pinned when the flow was written: the version runs execute
     connection_params: dict[str, Any] = field(default_factory=dict)
+    #: delete reconciliation, formula refresh (the flow's ``options``) and history mode (the dataset's
+    #: ``historyMode``): see ``flows/options.py``
+    options: RunOptions = field(default_factory=RunOptions)
 
 
 def _load(session: Session, model: type[Scoped], scope: Scope, resource_id: str | None, what: str) -> Any:
@@ -57,6 +61,19 @@ def _transformation(transformations: list[Any], name: str) -> dict[str, Any]:
         if isinstance(item, dict) and str(item.get("name", "")).lower() == name.lower():
             return dict(item.get("params") or {})
     return {}
+
+
+def _run_options(session: Session, scope: Scope, flow: Flow, dataset_id: str) -> RunOptions:
+    """The run options: the flow's ``options`` and the target dataset's ``historyMode`` (a dataset the
+    catalog does not hold has the defaults)."""
+    try:
+        dataset: dict[str, Any] | None = dict(repository.read(session, Dataset, scope, dataset_id).extra)
+    except NotFound:
+        dataset = None
+    try:
+        return read_run_options({"options": flow.options}, dataset)
+    except RunOptionsError as exc:
+        raise DataflowIncompleteError(f"Flow {flow.id}: {exc.message}") from exc
 
 
 def resolve_dataflow(
@@ -93,6 +110,7 @@ def resolve_dataflow(
         delta_column=str(delta["name"]) if isinstance(delta, dict) and delta.get("name") else None,
         mapping_id=flow.mapping_id,
         mapping_version=flow.mapping_version,
+        options=_run_options(session, scope, flow, target.dataset_id),
     )
 
 

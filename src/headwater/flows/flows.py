@@ -28,6 +28,7 @@ from headwater.domain.collection import Collection, Db
 from headwater.domain.fields import metadata_fields
 from headwater.domain.wire import ResourceDoc, SpecRef, base_fields
 from headwater.flows import runs
+from headwater.flows.options import RunOptionsError, read_run_options
 from headwater.flows.schedule import (
     Schedule,
     next_wakeup,
@@ -402,6 +403,10 @@ class Flows(Collection[Flow]):
                     field="transformations",
                 )
         validate_copy_transformation(transformations, schedule)
+        try:
+            read_run_options({"options": body.get("options")}, None)
+        except RunOptionsError as exc:
+            raise Invalid("flow.options_invalid", exc.message, field="options") from None
         mapping = self._check_mapping(session, scope, transformations, dict(source.params or {}))
         return {**body, "_mapping": mapping}
 

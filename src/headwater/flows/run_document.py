@@ -3,7 +3,10 @@
 The executor keeps its counters in the row's ``progress`` JSON while it runs, so a GET during a run
 shows the records read so far. Keys of ``progress``: ``inputRecordCount``, ``outputRecordCount``,
 ``failedRecordCount``, ``deletedRecordCount``, ``inputBytes``, ``outputBytes``, ``lakeVersion`` and per
-activity (``copy``, ``promotion``) ``{startedAtUTC, completedAtUTC, updatedAtUTC, status}``.
+activity (``copy``, ``promotion``) ``{startedAtUTC, completedAtUTC, updatedAtUTC, status}``; from the
+periodic steps (``runtime/maintenance.py``) ``reconciledDeleteCount``, ``reconcileApiCalls``,
+``formulaRefreshedCount``, ``formulaRefreshReadCount``, ``formulaRefreshApiCalls`` -- shown as
+Headwater's extensions of ``recordSummary`` (Adobe's run object has no field for them).
 """
 
 from __future__ import annotations
@@ -12,6 +15,16 @@ from collections.abc import Mapping
 from typing import Any
 
 FLOW_SPEC = {"id": "14518937-270c-4525-bdec-c2ba7cce3860", "version": "1.0"}
+EXTENSION_COUNTS = (
+    "deletedRecordCount",
+    "reconciledDeleteCount",
+    "reconcileApiCalls",
+    "formulaRefreshedCount",
+    "formulaRefreshReadCount",
+    "formulaRefreshApiCalls",
+)
+#: shown even when zero: "reconciled, nothing to delete" differs from "not reconciled"
+ALWAYS_SHOWN = frozenset({"reconciledDeleteCount", "reconcileApiCalls", "formulaRefreshApiCalls"})
 
 
 def _duration(started: Any, completed: Any, **extensions: Any) -> dict[str, Any]:
@@ -31,8 +44,13 @@ def _record_summary(progress: Mapping[str, Any]) -> dict[str, Any]:
         "outputRecordCount": int(progress.get("outputRecordCount", 0)),
         "failedRecordCount": int(progress.get("failedRecordCount", 0)),
     }
-    if progress.get("deletedRecordCount"):
-        summary["extensions"] = {"deletedRecordCount": int(progress["deletedRecordCount"])}
+    extensions = {
+        key: int(progress[key])
+        for key in EXTENSION_COUNTS
+        if progress.get(key) is not None and (progress.get(key) or key in ALWAYS_SHOWN)
+    }
+    if extensions:
+        summary["extensions"] = extensions
     return summary
 
 

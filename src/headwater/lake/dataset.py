@@ -27,6 +27,8 @@ from headwater.lake.writer import RUN_ID_KEY, TARGET_FILE_SIZE, RunWriter
 
 _SEGMENT = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.@-]{0,127}$")
 STAGING_DIR = "_staging"
+#: Commits read back for a mark: a mark older than this counts as absent (the step is due again).
+MARK_LOOKBACK = 1000
 
 
 def _check_segment(kind: str, value: str) -> str:
@@ -123,11 +125,16 @@ class Dataset:
         return DeltaTable(self.uri, storage_options=self.storage_options)
 
     def open_writer(
-        self, run_id: str | None = None, primary_key: str = "Id", target_file_size: int = TARGET_FILE_SIZE
+        self,
+        run_id: str | None = None,
+        primary_key: str = "Id",
+        target_file_size: int = TARGET_FILE_SIZE,
+        history: bool = False,
     ) -> RunWriter:
+        """A writer for one run; ``history=True`` keeps every version (type 2, ``lake/history.py``)."""
         run_id = run_id or new_id()
         stage_dir = self.lake.staging_root / self.org / self.sandbox / self.id / f"{run_id}-{new_id()}"
-        return RunWriter(self, stage_dir, run_id, primary_key, target_file_size)
+        return RunWriter(self, stage_dir, run_id, primary_key, target_file_size, history)
 
     # --- metadata for the catalog -------------------------------------------------------------------
 
@@ -179,6 +186,20 @@ class Dataset:
                 }
             )
         return out
+
+    def last_mark(self, key: str) -> tuple[str | None, int]:
+        """The newest value of a commit mark (``RunWriter.mark``) and how many commits came after it;
+        ``(None, commits read)`` when none of the last ``MARK_LOOKBACK`` commits carries it."""
+        table = self.table()
+        if table is None:
+            return None, 0
+        since = 0
+        for entry in table.history(MARK_LOOKBACK):
+            value = entry.get(key)
+            if value is not None:
+                return str(value), since
+            since += 1
+        return None, since
 
     def committed_version_of(self, run_id: str) -> int | None:
         """The version a run committed, if it did (lets a resumed run know it already landed)."""

@@ -2,6 +2,11 @@
 
 DuckDB's own delta extension needs a download, so the tables are handed to DuckDB as pyarrow datasets
 (``DeltaTable.to_pyarrow_dataset()``), which DuckDB scans lazily with projection/filter push-down.
+Each file's deltalake "partition expression" is dropped: deltalake derives it from the log's file
+statistics and writes ``column >= null`` for a column the statistics leave out (our data files carry
+no min/max for timestamps, booleans or very long text), which makes every pushed-down comparison on
+that column false -- DuckDB answered ``WHERE SystemModstamp > ...`` or a history dataset's
+``WHERE _valid_from <= ...`` with no rows. Row groups are still pruned by the Parquet statistics.
 The caller chooses the view names (``{name: table uri}``): the metadata store knows dataset names,
 the lake alone knows only ids.
 """
@@ -11,10 +16,13 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 import duckdb
+import pyarrow.dataset as pads
 from deltalake import DeltaTable
 
 from headwater.core.errors import TerminalError
 from headwater.lake.dataset import Lake
+
+__all__ = ["connect", "lake_views", "register_views", "scan_dataset"]
 
 
 def register_views(
@@ -28,7 +36,15 @@ def register_views(
             table = DeltaTable(uri, storage_options=storage_options)
         except Exception as exc:  # deltalake raises several unrelated types for a missing table
             raise TerminalError(f"no Delta table for view {name!r} at {uri}: {exc}") from exc
-        con.register(name, table.to_pyarrow_dataset())
+        con.register(name, scan_dataset(table))
+
+
+def scan_dataset(table: DeltaTable) -> pads.FileSystemDataset:
+    """The table's current snapshot as a pyarrow dataset without deltalake's per-file guards (above)."""
+    full = table.to_pyarrow_dataset()
+    assert isinstance(full, pads.FileSystemDataset)
+    fragments = [full.format.make_fragment(f.path, filesystem=f.filesystem) for f in full.get_fragments()]
+    return pads.FileSystemDataset(fragments, full.schema, full.format, full.filesystem)
 
 
 def lake_views(lake: Lake) -> dict[str, str]:

@@ -58,8 +58,12 @@ class RunStage:
         self._buffer: list[tuple[pa.RecordBatch, pa.Array]] = []
         self._buffered = self._buffered_bytes = 0
         self._parts = 0
+        self._patches: pq.ParquetWriter | None = None
+        self._delete_keys: list[pa.Array] = []  # Arrow, not Python objects: ~26 bytes a text key
+        self._patch_files = 0
         self.rows_staged = 0
         self.deletes_staged = 0
+        self.patches_staged = 0
 
     def _next_seq(self, n: int) -> pa.Array:
         seq = pa.array(range(self._seq, self._seq + n), type=pa.int64())
@@ -132,7 +136,32 @@ class RunStage:
         elif not batch.schema.equals(self._deletes.schema):
             raise TerminalError("deleted keys of one run must all have the same type")
         self._deletes.write_batch(batch)
+        self._delete_keys.append(keys)
         self.deletes_staged += len(keys)
+
+    def staged_delete_keys(self) -> pa.Array | None:
+        """Every key staged for deletion so far (None when none)."""
+        if not self._delete_keys:
+            return None
+        return pa.concat_arrays([k.cast(self._delete_keys[0].type) for k in self._delete_keys])
+
+    def add_patch(self, batch: pa.RecordBatch) -> None:
+        """Stage new values for some columns of existing rows (resolved at commit, see ``lake/patch.py``)."""
+        check_batch(batch, self.primary_key)
+        if batch.num_rows == 0:
+            return
+        if self._patches is not None and not batch.schema.equals(self._patches.schema):
+            self._patches.close()
+            self._patches = None
+        if self._patches is None:
+            self._patch_files += 1
+            path = self.directory / f"patch-{self._patch_files:05d}.parquet"
+            self._patches = pq.ParquetWriter(path, batch.schema, compression="zstd")
+        self._patches.write_batch(batch)
+        self.patches_staged += batch.num_rows
+
+    def patch_files(self) -> list[Path]:
+        return sorted(self.directory.glob("patch-*.parquet"))
 
     def _close_part(self) -> None:
         for writer in (self._writer, self._keys):
@@ -149,6 +178,9 @@ class RunStage:
         if self._deletes is not None:
             self._deletes.close()
             self._deletes = None
+        if self._patches is not None:
+            self._patches.close()
+            self._patches = None
 
     def upsert_files(self) -> list[Path]:
         return sorted(self.directory.glob("upserts-*.parquet"))

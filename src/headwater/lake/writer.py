@@ -8,12 +8,13 @@ retries); into a table that does not exist yet the first load is a plain append.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from deltalake import CommitProperties, DeltaTable, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchError
@@ -21,6 +22,9 @@ from deltalake.exceptions import CommitFailedError, DeltaError, SchemaMismatchEr
 from headwater.core.errors import TerminalError, TransientError
 from headwater.lake.direct import DirectLanding, DirectResult, first_load_schema, merge_schema
 from headwater.lake.evolution import apply_casts, casts_for, conform, delta_schema, unify
+from headwater.lake.history import HistoryLanding, data_schema, is_history_schema
+from headwater.lake.patch import patched_rows, read_patches
+from headwater.lake.reconcile import missing_keys, write_source_keys
 from headwater.lake.staging import DELETED, SEQ, RunStage
 
 if TYPE_CHECKING:
@@ -46,6 +50,7 @@ class CommitResult:
     rows_inserted: int = 0
     rows_updated: int = 0
     rows_staged: int = 0  # upserts and deletes the run handed in, before collapsing duplicates
+    rows_patched: int = 0  # existing rows whose patched columns really changed (see ``RunWriter.patch``)
 
 
 class RunWriter:
@@ -58,13 +63,16 @@ class RunWriter:
         run_id: str,
         primary_key: str,
         target_file_size: int = TARGET_FILE_SIZE,
+        history: bool = False,
     ) -> None:
         self.dataset = dataset
         self.run_id = run_id
         self.primary_key = primary_key
         self.target_file_size = target_file_size
+        self.history = history
         self._stage = RunStage(stage_dir, primary_key, target_file_size)
         self._done = False
+        self._marks: dict[str, str] = {}
 
     def write(self, batch: pa.RecordBatch) -> None:
         """Stage upserted rows (columns may be nested structs; the primary key is a top-level column)."""
@@ -76,6 +84,44 @@ class RunWriter:
         self._check_open()
         array = keys if isinstance(keys, pa.Array) else pa.array(list(keys))
         self._stage.add_deletes(array)
+
+    def patch(self, batch: pa.RecordBatch) -> None:
+        """Stage new values for some columns (the batch's) of rows the dataset already holds, by primary
+        key: rows the run does not otherwise write whose values differ are updated (a new version in a
+        history dataset); unknown keys are ignored. Used to refresh formula columns."""
+        self._check_open()
+        self._stage.add_patch(batch)
+
+    def reconcile(
+        self, source_keys: Iterable[pa.Array], complete: Callable[[], bool] = lambda: True
+    ) -> int | None:
+        """Stage a delete for every live key of the dataset that ``source_keys`` (the source's full key
+        list, streamed) lacks; return how many, or None when ``complete()`` says the list ended early
+        (then nothing is staged: a missing key would read as a delete)."""
+        self._check_open()
+        listed = self._stage.directory / "source-keys.parquet"
+        write_source_keys(source_keys, listed, self.primary_key)
+        if not complete():
+            return None
+        table = self.dataset.table()
+        if table is None:
+            return 0
+        count = 0
+        already = self._stage.staged_delete_keys()  # deleted by the run's own read: not counted twice
+        for keys in missing_keys(table, self.primary_key, listed, self._stage.directory / "spill"):
+            if already is not None:
+                keys = keys.filter(pc.invert(pc.is_in(keys, value_set=already.cast(keys.type))))
+            if len(keys):
+                self.delete(keys)
+                count += len(keys)
+        listed.unlink(missing_ok=True)
+        return count
+
+    def mark(self, key: str, value: str) -> None:
+        """Record ``key = value`` in this run's commit metadata (``Dataset.last_mark`` reads it back);
+        the commit happens even when nothing else changes."""
+        self._check_open()
+        self._marks[key] = value
 
     def abort(self) -> None:
         """Drop what was staged; the table is untouched."""
@@ -89,7 +135,11 @@ class RunWriter:
             raise TerminalError(f"the run staged by {self.primary_key!r}, not {primary_key!r}")
         self._stage.seal()
         try:
-            return self._commit()
+            patched = self._resolve_patches()
+            result = self._commit_history() if self.history else self._commit()
+            if result.version is None and self._marks:
+                result = CommitResult(rows_written=0, version=self._empty_commit())
+            return replace(result, rows_patched=patched)
         except DeltaError as exc:
             raise _translate(exc) from exc
         finally:
@@ -100,6 +150,79 @@ class RunWriter:
         if self._done:
             raise TerminalError("this run writer is already committed or aborted")
 
+    def _properties(self) -> CommitProperties:
+        return CommitProperties(custom_metadata={RUN_ID_KEY: self.run_id, **self._marks})
+
+    def _resolve_patches(self) -> int:
+        """Turn staged patches into upserts of the rows they change (before the landing reads the stage)."""
+        files = self._stage.patch_files()
+        table = self.dataset.table() if files else None
+        folder = self.dataset.local_path()
+        if table is None or not files:
+            return 0
+        if folder is None:
+            raise TerminalError("column patches (formula refresh) need a local lake root")
+        run_keys = (
+            self._stage.final_ops().column(self.primary_key).combine_chunks()
+            if (self._stage.rows_staged or self._stage.deletes_staged)
+            else pa.array([], pa.string())
+        )
+        patches = read_patches(files, self.primary_key, run_keys)
+        if patches is None:
+            return 0
+        count = 0
+        for rows in patched_rows(table, folder, self.primary_key, patches):
+            self._stage.add_upserts(rows)
+            count += rows.num_rows
+        self._stage.seal()
+        return count
+
+    def _empty_commit(self) -> int | None:
+        """A commit that changes no row and carries the run's marks (e.g. "reconciled at")."""
+        table = self.dataset.table()
+        if table is None:
+            return None
+        table.create_write_transaction(
+            [], "append", delta_schema(table), commit_properties=self._properties()
+        )
+        return self._version()
+
+    def _commit_history(self) -> CommitResult:
+        files = self._stage.upsert_files()
+        deletes = self._stage.delete_file()
+        if not files and deletes is None:
+            return CommitResult(rows_written=0)
+        folder = self.dataset.local_path()
+        if folder is None:
+            raise TerminalError("history mode needs a local lake root")
+        table = self.dataset.table()
+        if files:
+            run_schema = unify([pq.read_schema(path) for path in files])
+        else:
+            run_schema = pq.read_schema(deletes)  # type: ignore[arg-type]
+            run_schema = run_schema.remove(run_schema.get_field_index(SEQ))
+        if table is None and not files:
+            return CommitResult(rows_written=0)
+        casts = casts_for(data_schema(delta_schema(table)), run_schema) if table is not None else {}
+        landing = HistoryLanding(self._stage, folder, run_schema, casts, self.target_file_size)
+        if table is None:
+            options = self.dataset.storage_options
+            result = landing.first_load(self.dataset.uri, TABLE_CONFIGURATION, self._properties(), options)
+        else:
+            before = table.version()
+            result = landing.merge(table, self._properties())
+            if self._version() == before:
+                return CommitResult(rows_written=0, rows_staged=self._stage.rows_staged)
+        return CommitResult(
+            rows_written=result.inserted + result.updated,
+            rows_deleted=result.deleted,
+            bytes_written=result.bytes_written,
+            version=self._version(),
+            rows_inserted=result.inserted,
+            rows_updated=result.updated,
+            rows_staged=self._stage.rows_staged + self._stage.deletes_staged,
+        )
+
     def _commit(self) -> CommitResult:
         staged = self._stage.rows_staged + self._stage.deletes_staged
         files = self._stage.upsert_files()
@@ -107,6 +230,10 @@ class RunWriter:
         if not files and deletes is None:
             return CommitResult(rows_written=0, rows_staged=0)
         table = self.dataset.table()
+        if table is not None and is_history_schema(delta_schema(table)):
+            raise TerminalError(
+                f"dataset {self.dataset.id} keeps history (type 2); open its writer with history=True"
+            )
         if files:
             run_schema = unify([pq.read_schema(path) for path in files])
         else:
@@ -114,7 +241,7 @@ class RunWriter:
             run_schema = run_schema.remove(run_schema.get_field_index(SEQ))
         casts = casts_for(delta_schema(table), run_schema) if table is not None else {}
         source_schema = pa.schema([*run_schema, pa.field(DELETED, pa.bool_())])
-        properties = CommitProperties(custom_metadata={RUN_ID_KEY: self.run_id})
+        properties = self._properties()
         direct = self._land_direct(table, run_schema, casts, properties)
         if direct is not None:
             return CommitResult(

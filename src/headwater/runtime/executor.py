@@ -100,6 +100,13 @@ class _Progress:
         with self.lock:
             self.data[key] = value
 
+    def report(self, key: str, value: Any) -> None:
+        """A metric from the plan's finishing steps; a second stopped reason joins the first."""
+        with self.lock:
+            if key == "stoppedReason" and self.data.get(key):
+                value = f"{self.data[key]} {value}"
+            self.data[key] = value
+
     def snapshot(self) -> dict[str, Any]:
         with self.lock:
             return {
@@ -219,6 +226,10 @@ class RunExecutor:
                 code = READ_FAILED
             if source.stopped:
                 progress.set("stoppedReason", source.stopped)
+            if plan.finish is not None:
+                code = READ_FAILED
+                self._check(context, heartbeat)
+                plan.finish(writer, progress.report)
             progress.activity("copy", completedAtUTC=now_ms(), status="success")
             code = COMMIT_FAILED
             progress.activity("promotion", startedAtUTC=now_ms(), status="inProgress")
@@ -226,6 +237,8 @@ class RunExecutor:
             result = writer.commit()
             writer = None
             progress.add(deletedRecordCount=result.rows_deleted)
+            if getattr(result, "rows_patched", 0):
+                progress.set("formulaRefreshedCount", int(getattr(result, "rows_patched", 0)))
             progress.set("lakeVersion", result.version)
             progress.activity("promotion", completedAtUTC=now_ms(), status="success")
             return self._succeed(context, progress, source.cursor)

@@ -20,11 +20,12 @@ from headwater.connectors.registry import open_connector
 from headwater.core.errors import ConfigurationError, DomainError
 from headwater.core.scope import Scope
 from headwater.core.settings import Settings
-from headwater.dataprep.engine import CompiledMapping, compile_mapping_set
+from headwater.dataprep.engine import CompiledMapping, MappingError, compile_mapping_set
 from headwater.dataprep.mapping_sets import version_body
 from headwater.flows.dataflow import RUNTIME_CLIENT, Dataflow, DataflowIncompleteError, resolve_dataflow
 from headwater.flows.schedule import Frequency
 from headwater.lake import Lake, nest_batch
+from headwater.runtime.maintenance import Maintenance
 from headwater.runtime.ports import LakeRunWriter, PlanBuilder, RunContext, RunPlan
 from headwater.store.crypto import SecretBox, load_secret_key
 
@@ -40,28 +41,67 @@ def lake_writer(settings: Settings) -> WriterFactory:
     lake = Lake.from_settings(settings)
 
     def open_writer(dataflow: Dataflow, context: RunContext) -> LakeRunWriter:
-        return lake.dataset(dataflow.org_id, dataflow.sandbox_name, dataflow.dataset_id).open_writer(
-            context.run_id, "Id"
-        )
+        dataset = lake.dataset(dataflow.org_id, dataflow.sandbox_name, dataflow.dataset_id)
+        return dataset.open_writer(context.run_id, "Id", history=dataflow.options.history_mode)
 
     return open_writer
 
 
-def mapping_transform(
-    mappings: list[Any], primary_key: str = "Id"
-) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+class MappingTransform:
     """The Data Prep mapping as a batch transform, compiled on the first batch against its Arrow types.
 
     Destination paths become nested columns. The source primary key is kept as a top-level column when
     the mapping does not produce it: the lake upserts and deletes by it.
     """
+
+    def __init__(self, mappings: list[Any], primary_key: str = "Id") -> None:
+        self.mappings = mappings
+        self.primary_key = primary_key
+        self._compiled: CompiledMapping | None = None
+
+    def __call__(self, batch: pa.RecordBatch) -> pa.RecordBatch:
+        if self._compiled is None:
+            self._compiled = compile_mapping_set(self.mappings, batch.schema)
+        mapped = self._compiled(batch)
+        if self.primary_key not in mapped.schema.names and self.primary_key in batch.schema.names:
+            mapped = mapped.append_column(self.primary_key, batch.column(self.primary_key))
+        return nest_batch(mapped)
+
+    def patches(self) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+        """The same mapping for column patches (see ``patch_transform``)."""
+        return patch_transform(self.mappings, self.primary_key)
+
+
+def mapping_transform(mappings: list[Any], primary_key: str = "Id") -> MappingTransform:
+    return MappingTransform(mappings, primary_key)
+
+
+def patch_transform(
+    mappings: list[Any] | None, primary_key: str = "Id"
+) -> Callable[[pa.RecordBatch], pa.RecordBatch]:
+    """The mapping for column patches (a formula refresh reads the key plus a few columns): only the
+    entries whose sources are all among the batch's columns, compiled on the first batch. Constant
+    entries are left out (a patch carries what changed at the source)."""
+    if not mappings:
+        return lambda batch: nest_batch(batch)
     compiled: list[CompiledMapping] = []
 
     def transform(batch: pa.RecordBatch) -> pa.RecordBatch:
         if not compiled:
-            compiled.append(compile_mapping_set(mappings, batch.schema))
+            usable = []
+            for entry in mappings:
+                if str(dict(entry).get("sourceType") or "ATTRIBUTE").upper() == "CONSTANT":
+                    continue
+                try:
+                    compile_mapping_set([entry], batch.schema)
+                except MappingError:
+                    continue  # reads a column the patch does not carry
+                usable.append(entry)
+            if not usable:
+                return pa.record_batch({primary_key: batch.column(primary_key)})
+            compiled.append(compile_mapping_set(usable, batch.schema))
         mapped = compiled[0](batch)
-        if primary_key not in mapped.schema.names and primary_key in batch.schema.names:
+        if primary_key not in mapped.schema.names:
             mapped = mapped.append_column(primary_key, batch.column(primary_key))
         return nest_batch(mapped)
 
@@ -104,6 +144,7 @@ def build_dataflow_plan(
     *,
     open_writer: WriterFactory,
     transform: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
+    patches: Callable[[pa.RecordBatch], pa.RecordBatch] | None = None,
 ) -> RunPlan:
     """A plan reading ``dataflow``'s table through its connector, writing through ``open_writer``."""
     auth: dict[str, Any] = dataflow.auth
@@ -116,6 +157,9 @@ def build_dataflow_plan(
         open_writer=lambda: open_writer(dataflow, context),
         close=connector.close,
         initial_cursor=initial_cursor(dataflow),
+        finish=Maintenance(
+            connector, dataflow.table, columns, dataflow.options, patches or patch_transform(None)
+        ),
     )
     if transform is not None:
         plan.transform = transform
@@ -143,8 +187,14 @@ def dataflow_plan_builder(
                 org_id=context.org_id,
                 sandbox_name=context.sandbox_name,
             )
+        transform = mapping_factory(dataflow)
         return build_dataflow_plan(
-            dataflow, context, settings, open_writer=writer_factory, transform=mapping_factory(dataflow)
+            dataflow,
+            context,
+            settings,
+            open_writer=writer_factory,
+            transform=transform,
+            patches=transform.patches() if isinstance(transform, MappingTransform) else None,
         )
 
     return build
@@ -164,11 +214,13 @@ def load_plan_builder(path: str, settings: Settings, engine: sa.Engine) -> PlanB
 
 __all__ = [
     "DEFAULT_FACTORY",
+    "MappingTransform",
     "build_dataflow_plan",
     "dataflow_plan_builder",
     "initial_cursor",
     "lake_writer",
     "load_plan_builder",
     "mapping_transform",
+    "patch_transform",
     "stored_mapping",
 ]

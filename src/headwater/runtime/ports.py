@@ -87,6 +87,9 @@ class RunPlan:
     close: Callable[[], None] = lambda: None
     #: The cursor of the very first run (e.g. the flow's startTime when backfill is off); None = everything.
     initial_cursor: Any = None
+    #: After the read, before the commit: more work staged into the same commit (delete reconciliation,
+    #: formula refresh). Called with the run's writer and ``report(metric, value)`` for the run's metrics.
+    finish: Callable[[LakeRunWriter, Callable[[str, Any], None]], None] | None = None
 
 
 PlanBuilder = Callable[[RunContext], RunPlan]

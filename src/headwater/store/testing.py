@@ -163,6 +163,8 @@ def stored_dataflow(
     schedule: Mapping[str, Any] | None = None,
     mapping: tuple[str, int] | None = None,
     connection_spec_id: str = SALESFORCE,
+    options: Mapping[str, Any] | None = None,
+    dataset_extra: Mapping[str, Any] | None = None,
 ) -> str:
     """Base connection -> source connection -> dataset -> target connection -> flow, as rows (register its
     scheduling state with ``flows.runs.register_flow``). Returns the flow id."""
@@ -195,7 +197,14 @@ def stored_dataflow(
     if session.get(Dataset, dataset_id) is None:
         repository.add(
             session,
-            repository.new(Dataset, scope, resource_id=dataset_id, name=dataset_id, tags={}, extra={}),
+            repository.new(
+                Dataset,
+                scope,
+                resource_id=dataset_id,
+                name=dataset_id,
+                tags={},
+                extra=dict(dataset_extra or {}),
+            ),
         )
     target = repository.add(
         session,
@@ -224,6 +233,7 @@ def stored_dataflow(
             schedule_params=dict(schedule or ONCE),
             mapping_id=mapping[0] if mapping else None,
             mapping_version=mapping[1] if mapping else None,
+            options=dict(options) if options is not None else None,
         ),
     )
     return flow.id

@@ -27,14 +27,16 @@ class SalesforceBulkReader:
     def __init__(self, api: SalesforceApi) -> None:
         self.api = api
 
-    def query(self, soql: str, names: list[str], include_deleted: bool) -> Iterator[pa.RecordBatch]:
-        """Text-typed batches of the query's rows, page after page."""
+    def query(
+        self, soql: str, names: list[str], include_deleted: bool, page_records: int | None = None
+    ) -> Iterator[pa.RecordBatch]:
+        """Text-typed batches of the query's rows, page after page (``page_records`` rows per page)."""
         job_id = self._create(soql, "queryAll" if include_deleted else "query")
         try:
             self._wait(job_id)
             locator: str | None = None
             while True:
-                locator = yield from self._page(job_id, locator, names)
+                locator = yield from self._page(job_id, locator, names, page_records)
                 if not locator or locator == "null":
                     return
         finally:
@@ -66,10 +68,10 @@ class SalesforceBulkReader:
             delay = min(delay * 1.2, self.api.tuning.poll_cap)  # gentle: each poll is an API call
 
     def _page(
-        self, job_id: str, locator: str | None, names: list[str]
+        self, job_id: str, locator: str | None, names: list[str], page_records: int | None = None
     ) -> Generator[pa.RecordBatch, None, str | None]:
         """Yield one result page; return the next locator. Retries resume inside the page."""
-        params = {"maxRecords": str(self.api.tuning.bulk_page_records)}
+        params = {"maxRecords": str(page_records or self.api.tuning.bulk_page_records)}
         if locator:
             params["locator"] = locator
         delivered = 0

@@ -64,6 +64,7 @@ class Tuning:
     poll_interval: float = 0.05
     poll_cap: float = 5.0
     bulk_page_records: int = 100_000
+    key_page_records: int = 500_000  # an Id-only page is ~20 bytes a row: fewer, bigger pages save calls
     max_query_chars: int = 15_000
     lookback_seconds: int = 300
     describe_ttl: float = 300.0

@@ -4,7 +4,15 @@ from __future__ import annotations
 
 from typing import Any, ClassVar
 
-from headwater.connectors.base import CheckResult, Connector, Cursor, ExploreItem, ReadStream, TableSchema
+from headwater.connectors.base import (
+    CheckResult,
+    Connector,
+    Cursor,
+    ExploreItem,
+    KeyStream,
+    ReadStream,
+    TableSchema,
+)
 from headwater.connectors.outbound import OutboundPolicy
 from headwater.core.errors import (
     Invalid,
@@ -141,6 +149,19 @@ class SalesforceConnector(Connector):
 
     def read(self, table: str, columns: list[str] | None, cursor: Cursor | None) -> ReadStream:
         return self.reader.read(table, columns, cursor)
+
+    def source_keys(self, table: str) -> KeyStream:
+        return self.reader.source_keys(table)
+
+    def formula_columns(self, table: str, columns: list[str] | None) -> list[str]:
+        """Formula (``calculated``) fields among ``columns``: their values can change without
+        SystemModstamp moving (a parent's field, TODAY(), an edited formula)."""
+        described = self.describes.describe(table)
+        wanted = self.describes.resolve_fields(described, columns)
+        return [name for name in wanted if described.fields[name].get("calculated")]
+
+    def read_columns(self, table: str, columns: list[str]) -> ReadStream:
+        return self.reader.read_columns(table, columns)
 
     def close(self) -> None:
         self.client.close()

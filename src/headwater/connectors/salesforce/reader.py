@@ -21,7 +21,7 @@ from datetime import UTC, datetime, timedelta
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from headwater.connectors.base import SINCE, Cursor, ReadBatch, ReadStream
+from headwater.connectors.base import SINCE, Cursor, KeyStream, ReadBatch, ReadStream
 from headwater.core.errors import SourceLimitReached, UnsupportedBySource
 
 from .arrow import cast_batch
@@ -82,6 +82,45 @@ class SalesforceTableReader:
         stream._batches = self._run(plan, cursor, stream)
         return stream
 
+    def read_columns(self, table: str, columns: list[str]) -> ReadStream:
+        """``Id`` + ``columns`` of every live record, without a cursor window (a formula refresh)."""
+        plan = self.plan(table, columns)
+        plan.cursor_field = None
+        plan.include_deleted = False
+        plan.select = list(plan.output)
+        plan.schema = pa.schema([plan.schema.field(name) for name in plan.select])
+        plan.use_bulk = plan.described.bulk_capable(plan.select)
+        stream = ReadStream(iter(()), None)
+        stream._batches = self._run(plan, None, stream)
+        return stream
+
+    def source_keys(self, table: str) -> KeyStream:
+        """Every live Id of ``table`` (Bulk ``SELECT Id``, REST if Bulk refuses the object)."""
+        described = self.describes.describe(table)
+        stream = KeyStream(iter(()))
+        stream._batches = self._keys(described, stream)
+        return stream
+
+    def _keys(self, described: ObjectDescribe, stream: KeyStream) -> Iterator[pa.Array]:
+        soql = select(described.name, ["Id"])
+        schema = pa.schema([pa.field("Id", pa.string())])
+        start = self.api.calls
+        self.api.enforce_budget = True
+        try:
+            try:
+                for batch in self.bulk.query(soql, ["Id"], False, self.api.tuning.key_page_records):
+                    yield batch.column(0)
+                return
+            except UnsupportedBySource:
+                pass  # an object Bulk refuses: list its Ids over REST
+            for batch in self.rest.query(soql, schema, include_deleted=False):
+                yield batch.column(0)
+        except SourceLimitReached as exc:
+            stream.stopped = exc.message
+        finally:
+            self.api.enforce_budget = False
+            stream.api_calls = self.api.calls - start
+
     # --- windows and cursor ------------------------------------------------------------------
     def _lower(self, plan: ReadPlan, cursor: Cursor | None) -> datetime | None:
         if plan.cursor_field and cursor and cursor.get(SINCE):
@@ -95,6 +134,7 @@ class SalesforceTableReader:
     def _run(self, plan: ReadPlan, cursor: Cursor | None, stream: ReadStream) -> Iterator[ReadBatch]:
         windows: deque[Window] = deque([(self._lower(plan, cursor), None)])
         newest: datetime | None = None
+        start = self.api.calls
         self.api.enforce_budget = True
         try:
             while windows:
@@ -112,6 +152,7 @@ class SalesforceTableReader:
             stream.stopped = exc.message
         finally:
             self.api.enforce_budget = False
+            stream.api_calls = self.api.calls - start
 
     @staticmethod
     def _max_cursor(plan: ReadPlan, batch: pa.RecordBatch) -> datetime | None:

@@ -12,6 +12,7 @@ from starlette.responses import Response
 from starlette.routing import Route
 
 from . import admin, auth, bulk, bulk_v1, records, rest
+from .headers import SalesforceHeaderCase
 from .service import Call, Emulator, Handler, api
 from .wire import json_response
 
@@ -25,7 +26,12 @@ def _by_method(**handlers: Handler) -> Handler:
     return dispatch
 
 
-def build_app(emulator: Emulator) -> Starlette:
+def build_app(emulator: Emulator) -> SalesforceHeaderCase:
+    """The emulator's ASGI app; response header names are spelled as Salesforce spells them."""
+    return SalesforceHeaderCase(build_routes(emulator))
+
+
+def build_routes(emulator: Emulator) -> Starlette:
     routes: list[Route] = []
 
     def add(path: str, endpoint: Callable[[Request], Awaitable[Response]], methods: list[str]) -> None:
@@ -71,7 +77,7 @@ def build_app(emulator: Emulator) -> Starlette:
 
     add_async("/job", bulk_v1.create_job, ("POST",))
     add_async("/job/{job_id}", bulk_v1.job, ("GET", "POST"))
-    add_async("/job/{job_id}/batch", bulk_v1.add_batch, ("POST",))
+    add_async("/job/{job_id}/batch", bulk_v1.batch_or_list, ("GET", "POST"))
     add_async("/job/{job_id}/batch/{batch_id}", bulk_v1.batch_info)
     add_async("/job/{job_id}/batch/{batch_id}/result", bulk_v1.result_list)
     add_async("/job/{job_id}/batch/{batch_id}/result/{result_id}", bulk_v1.result)

@@ -151,21 +151,26 @@ def _run(emulator: Emulator, job: QueryJob) -> None:
     if emulator.state.take("query_timeouts"):
         _finish(emulator, job, "Failed", error="QUERY_TIMEOUT: Your query request was running for too long.")
         return
-    header = [f'CAST({e} AS VARCHAR) AS "{c.header}"' for c in job.plan.columns for e in _csv_exprs(c)]
-    plan = job.plan
-    sql = f"SELECT {', '.join(header)} FROM {plan.from_sql()}{plan.where(job.operation == 'queryAll')}"
-    if plan.order_sql:
-        sql += " ORDER BY " + ", ".join(plan.order_sql)
-    if plan.limit is not None:
-        sql += f" LIMIT {int(plan.limit)}"
+    sql = csv_select_sql(job.plan, job.operation == "queryAll")
     directory = _job_dir(emulator, job)
     directory.mkdir(parents=True, exist_ok=True)
     try:
-        job.batch_rows = emulator.org.snapshot(directory / "result.arrow", sql, plan.params)
+        job.batch_rows = emulator.org.snapshot(directory / "result.arrow", sql, job.plan.params)
     except Exception as exc:  # a failed job reports its error; the emulator keeps serving
         _finish(emulator, job, "Failed", error=f"InvalidBatch : {exc}")
         return
     _finish(emulator, job, "JobComplete", records=sum(job.batch_rows))
+
+
+def csv_select_sql(plan: Plan, include_deleted: bool) -> str:
+    """The SQL of a Bulk CSV result: every column as text named by its path, datetimes ``...sssZ``."""
+    header = [f'CAST({e} AS VARCHAR) AS "{c.header}"' for c in plan.columns for e in _csv_exprs(c)]
+    sql = f"SELECT {', '.join(header)} FROM {plan.from_sql()}{plan.where(include_deleted)}"
+    if plan.order_sql:
+        sql += " ORDER BY " + ", ".join(plan.order_sql)
+    if plan.limit is not None:
+        sql += f" LIMIT {int(plan.limit)}"
+    return sql
 
 
 def _csv_exprs(column: Any) -> list[str]:

@@ -72,8 +72,8 @@ def describe_field(f: Field) -> dict[str, Any]:
         {
             "aggregatable": f.type not in ("textarea", "address", "location", "base64"),
             "byteLength": f.length * 3 if f.length else 0,
-            "calculated": f.formula is not None,
-            "calculatedFormula": f.formula,
+            "calculated": f.calculated,
+            "calculatedFormula": f.formula_text or f.formula,
             "compoundFieldName": f.compound_name,
             "controllerName": None,
             "createable": not f.system and f.stored,
@@ -86,7 +86,7 @@ def describe_field(f: Field) -> dict[str, Any]:
             "filterable": f.type not in ("address", "location", "base64")
             and not (f.type == "textarea" and f.length > 255),
             "filteredLookupInfo": None,
-            "formula": f.formula,
+            "formula": f.formula_text or f.formula,
             "groupable": f.type
             not in ("double", "currency", "percent", "datetime", "textarea", "address", "location", "base64"),
             "idLookup": f.name == "Id",

@@ -12,6 +12,7 @@ Invariants:
 from __future__ import annotations
 
 import json
+import shutil
 import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -27,8 +28,9 @@ from headwater.core.errors import HeadwaterError
 
 from .catalog import OBJECTS, find_object
 from .schema import Field, SObject, id_checksum, salesforce_id
+from .state import DEFAULT_MEMORY_LIMIT, check_memory_limit
 
-__all__ = ["Org", "RecordError", "id_checksum", "salesforce_id"]
+__all__ = ["DEFAULT_MEMORY_LIMIT", "Org", "RecordError", "check_memory_limit", "id_checksum", "salesforce_id"]
 
 SNAPSHOT_BATCH_ROWS = 10_000
 DELIMITERS = {"COMMA": ",", "TAB": "\t", "PIPE": "|", "SEMICOLON": ";", "CARET": "^", "BACKQUOTE": "`"}
@@ -44,7 +46,12 @@ class RecordError(HeadwaterError):
 
 class Org:
     def __init__(
-        self, path: Path, *, seed: int = 42, rows: dict[str, int] | None = None, memory_limit: str = "64MB"
+        self,
+        path: Path,
+        *,
+        seed: int = 42,
+        rows: dict[str, int] | None = None,
+        memory_limit: str = DEFAULT_MEMORY_LIMIT,
     ) -> None:
         self.path = path
         self.seed = seed
@@ -55,13 +62,21 @@ class Org:
                 raise RecordError("INVALID_TYPE", f"unknown object {name!r}")
             self.rows[sobject.name] = int(count)
         path.parent.mkdir(parents=True, exist_ok=True)
-        # Generation gets room to be fast; serving then runs in a small buffer pool so that the
-        # process's memory does not grow with the org's size.
-        self._db = duckdb.connect(str(path), config={"memory_limit": "1GB", "threads": 2})
+        # Generation gets room to be fast; serving then runs in a bounded buffer pool (a setting) so that
+        # the process's memory does not grow with the org's size. Sorts and snapshots larger than the
+        # pool spill to ``<org>.spill/`` instead of failing.
+        spill = path.with_name(path.name + ".spill")
+        shutil.rmtree(spill, ignore_errors=True)
+        config: dict[str, str | bool | int | float | list[str]] = {
+            "memory_limit": "1GB",
+            "threads": 2,
+            "temp_directory": str(spill),
+        }
+        self._db = duckdb.connect(str(path), config=config)
         self._clock_lock = threading.Lock()
         self._last_now = datetime(1970, 1, 1)
         self._ensure_generated()
-        self._db.execute(f"SET memory_limit = '{memory_limit}'")
+        self._db.execute(f"SET memory_limit = '{check_memory_limit(memory_limit)}'")
 
     def close(self) -> None:
         self._db.close()

@@ -117,6 +117,8 @@ def query(call: Call, include_deleted: bool) -> Response:
         raise soql_error(error, soql) from error
     if call.emulator.state.take("query_timeouts"):
         raise SalesforceWireError(400, "QUERY_TIMEOUT", "Your query request was running for too long.")
+    if plan.aggregate is not None:
+        return aggregate_answer(call, plan, include_deleted)
     extra = ['t0."Id"'] + [f'{alias}."Id"' for alias, _ in plan.joins.values()]
     plan.order_sql = [*(plan.order_sql or []), 't0."Id" ASC']  # a stable order for paging
     sql = plan.select_sql(include_deleted, extra, order=True)
@@ -127,6 +129,40 @@ def query(call: Call, include_deleted: bool) -> Response:
     sizes = call.emulator.org.snapshot(snapshot, sql, plan.params)
     cursor = QueryCursor(plan, snapshot, sizes, sum(sizes), _batch_size(call))
     return _page(call, cursor, cursor_id, 0)
+
+
+def aggregate_answer(call: Call, plan: Plan, include_deleted: bool) -> Response:
+    """``COUNT()`` answers ``totalSize`` alone; other aggregates one ``AggregateResult`` record per group."""
+    spec = plan.aggregate
+    assert spec is not None
+    rows = call.emulator.org.fetch(plan.aggregate_sql(include_deleted), plan.params)
+    if spec.count_only:
+        return json_response({"totalSize": int(rows[0][0]), "done": True, "records": []})
+    if len(rows) > DEFAULT_BATCH:
+        raise SalesforceWireError(
+            400,
+            "MALFORMED_QUERY",
+            "Aggregate query does not support queryMore(), use LIMIT to restrict the results to a single batch",
+        )
+    records = []
+    for row in rows:
+        record: dict[str, Any] = {"attributes": {"type": "AggregateResult"}}
+        for output, value in zip(spec.outputs, row, strict=True):
+            record[output.name] = _aggregate_value(output.function, output.field, value)
+        records.append(record)
+    return json_response({"totalSize": len(records), "done": True, "records": records})
+
+
+def _aggregate_value(function: str | None, f: Any, value: Any) -> Any:
+    if value is None:
+        return None
+    if function in ("COUNT", "COUNT_DISTINCT"):
+        return int(value)
+    if function == "AVG":
+        return float(value)
+    if function == "SUM":
+        return int(value) if f.type == "int" else float(value)
+    return rest_value(f.type, value)
 
 
 def query_more(call: Call) -> Response:

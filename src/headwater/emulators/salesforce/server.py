@@ -14,7 +14,7 @@ import uvicorn
 from .app import build_app
 from .org import Org
 from .service import Emulator
-from .state import Credentials, RuntimeState
+from .state import DEFAULT_MEMORY_LIMIT, Credentials, RuntimeState
 from .tls import TlsFiles, ensure_certificates
 
 
@@ -27,6 +27,10 @@ class ServerConfig:
     seed: int = 42
     rows: dict[str, int] | None = None
     credentials: Credentials = field(default_factory=Credentials)
+    memory_limit: str = DEFAULT_MEMORY_LIMIT  # DuckDB's buffer pool while serving (bigger work spills)
+    #: Extra DNS names for the server certificate (e.g. ``login.salesforce.com`` for clients whose
+    #: login host is hard-coded and reach the emulator through a local CONNECT proxy).
+    tls_names: tuple[str, ...] = ()
 
 
 class EmulatorServer:
@@ -35,10 +39,17 @@ class EmulatorServer:
     def __init__(self, config: ServerConfig) -> None:
         self.config = config
         config.data_dir.mkdir(parents=True, exist_ok=True)
-        self.tls: TlsFiles | None = ensure_certificates(config.data_dir / "tls") if config.tls else None
+        self.tls: TlsFiles | None = (
+            ensure_certificates(config.data_dir / "tls", config.tls_names) if config.tls else None
+        )
         for leftover in ("jobs", "cursors"):  # jobs and cursors live in memory; their files die with them
             shutil.rmtree(config.data_dir / leftover, ignore_errors=True)
-        org = Org(config.data_dir / "org.duckdb", seed=config.seed, rows=config.rows)
+        org = Org(
+            config.data_dir / "org.duckdb",
+            seed=config.seed,
+            rows=config.rows,
+            memory_limit=config.memory_limit,
+        )
         self.emulator = Emulator(org, config.data_dir, RuntimeState(credentials=config.credentials))
         self._socket = socket.socket(socket.AF_INET6 if ":" in config.host else socket.AF_INET)
         self._socket.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
@@ -53,6 +64,11 @@ class EmulatorServer:
             ssl_keyfile=str(self.tls.key_file) if self.tls else None,
             timeout_keep_alive=30,
             timeout_graceful_shutdown=1,  # tests stop the server with client connections still open
+            # h11 writes header names as the app spells them (uvicorn's httptools protocol lower-cases
+            # them); the app adds Salesforce's own Date header
+            http="h11",
+            server_header=False,
+            date_header=False,
         )
         self._server = uvicorn.Server(uv_config)
         self._thread: threading.Thread | None = None

@@ -2,12 +2,15 @@
 
 The grammar (case-insensitive keywords)::
 
-    query    := SELECT path ("," path)* FROM name [WHERE cond] [ORDER BY order ("," order)*] [LIMIT int]
+    query    := SELECT item ("," item)* FROM name [WHERE cond] [GROUP BY path ("," path)*]
+                [ORDER BY order ("," order)*] [LIMIT int]
+    item     := path [alias] | AGG "(" [path] ")" [alias]     AGG: COUNT COUNT_DISTINCT MIN MAX SUM AVG
+                                                             (COUNT() alone: the totalSize form)
     cond     := and (OR and)*
     and      := unary (AND unary)*
     unary    := NOT unary | "(" cond ")" | path op value | path [NOT] IN "(" value ("," value)* ")"
                 | path [NOT] LIKE string
-    order    := path [ASC|DESC] [NULLS (FIRST|LAST)]
+    order    := (path | AGG "(" path ")") [ASC|DESC] [NULLS (FIRST|LAST)]
     value    := string | number | TRUE | FALSE | NULL | date | datetime     (dates are never quoted)
 
 Anything outside it raises ``SoqlError`` carrying Salesforce's error code and the 1-based position.
@@ -150,6 +153,28 @@ class BoolOp:
 
 
 Condition = Comparison | InList | Like | Not | BoolOp
+AGGREGATES = frozenset({"COUNT", "COUNT_DISTINCT", "MIN", "MAX", "SUM", "AVG"})
+
+
+@dataclass(frozen=True)
+class Aggregate:
+    """``COUNT(Id)``, ``SUM(Amount) total``...; ``path`` is None only for ``COUNT()``."""
+
+    function: str  # upper case, one of AGGREGATES
+    path: FieldPath | None
+    pos: int
+    alias: str | None = None
+
+
+@dataclass(frozen=True)
+class Selected:
+    """A plain field of the SELECT list (an alias is allowed only in aggregate queries)."""
+
+    path: FieldPath
+    alias: str | None = None
+
+
+SelectItem = Selected | Aggregate
 
 
 @dataclass(frozen=True)
@@ -157,16 +182,27 @@ class OrderItem:
     path: FieldPath
     descending: bool
     nulls_first: bool
+    function: str | None = None  # ORDER BY COUNT(Id) DESC
 
 
 @dataclass(frozen=True)
 class Query:
-    fields: tuple[FieldPath, ...]
+    items: tuple[SelectItem, ...]
     sobject: str
     sobject_pos: int
     where: Condition | None
     order_by: tuple[OrderItem, ...]
     limit: int | None
+    group_by: tuple[FieldPath, ...] = ()
+
+    @property
+    def fields(self) -> tuple[FieldPath, ...]:
+        """The plain fields of the SELECT list (a non-aggregate query has only these)."""
+        return tuple(item.path for item in self.items if isinstance(item, Selected))
+
+    @property
+    def is_aggregate(self) -> bool:
+        return bool(self.group_by) or any(isinstance(item, Aggregate) for item in self.items)
 
 
 def tokenize(soql: str) -> list[Token]:
@@ -235,6 +271,16 @@ class _Parser:
         if self.at_keyword("WHERE"):
             self.advance()
             where = self.condition()
+        group: list[FieldPath] = []
+        if self.at_keyword("GROUP"):
+            self.advance()
+            self.expect_keyword("BY")
+            group.append(self.path())
+            while self.tok.text == ",":
+                self.advance()
+                group.append(self.path())
+        if self.at_keyword("HAVING"):
+            raise SoqlError("MALFORMED_QUERY", "HAVING is not supported by this emulator", self.tok.pos)
         order: list[OrderItem] = []
         if self.at_keyword("ORDER"):
             self.advance()
@@ -251,21 +297,34 @@ class _Parser:
             limit = int(self.advance().text)
         if self.tok.kind != "end":
             raise self.unexpected()
-        return Query(tuple(fields), sobject.text, sobject.pos, where, tuple(order), limit)
+        return Query(tuple(fields), sobject.text, sobject.pos, where, tuple(order), limit, tuple(group))
 
-    def select_item(self) -> FieldPath:
+    def select_item(self) -> SelectItem:
         if self.tok.text == "(":
             raise SoqlError(
                 "MALFORMED_QUERY", "Nested queries are not supported by this emulator", self.tok.pos
             )
         path = self.path()
-        if self.tok.text == "(":
+        if self.tok.text != "(":
+            return Selected(path, self.alias())
+        function = path.text.upper()
+        if len(path.parts) != 1 or function not in AGGREGATES:
             raise SoqlError(
                 "MALFORMED_QUERY",
                 f"Function {path.text.upper()}() is not supported by this emulator",
                 path.pos,
             )
-        return path
+        self.advance()
+        argument = None if self.tok.text == ")" else self.path()
+        self.expect_punct(")")
+        if argument is None and function != "COUNT":
+            raise SoqlError("MALFORMED_QUERY", "unexpected token: ')'", self.tokens[self.i - 1].pos)
+        return Aggregate(function, argument, path.pos, self.alias())
+
+    def alias(self) -> str | None:
+        if self.tok.kind == "ident" and self.tok.upper not in KEYWORDS:
+            return self.advance().text
+        return None
 
     def path(self) -> FieldPath:
         if self.tok.kind != "ident" or self.tok.upper in KEYWORDS:
@@ -281,6 +340,12 @@ class _Parser:
 
     def order_item(self) -> OrderItem:
         path = self.path()
+        function = None
+        if self.tok.text == "(" and path.text.upper() in AGGREGATES and len(path.parts) == 1:
+            function = path.text.upper()
+            self.advance()
+            path = self.path()
+            self.expect_punct(")")
         descending = False
         if self.at_keyword("ASC", "DESC"):
             descending = self.advance().upper == "DESC"
@@ -290,7 +355,7 @@ class _Parser:
             if not self.at_keyword("FIRST", "LAST"):
                 raise self.unexpected()
             nulls_first = self.advance().upper == "FIRST"
-        return OrderItem(path, descending, nulls_first)
+        return OrderItem(path, descending, nulls_first, function)
 
     def condition(self) -> Condition:
         operands = [self.conjunction()]

@@ -13,6 +13,7 @@ from typing import Any
 from .catalog import find_object
 from .schema import COMPOUND_TYPES, Field, SObject
 from .soql import (
+    Aggregate,
     BoolOp,
     Comparison,
     Condition,
@@ -22,6 +23,7 @@ from .soql import (
     Literal,
     Not,
     Query,
+    Selected,
     SoqlError,
     parse,
 )
@@ -65,6 +67,25 @@ class Column:
         return ".".join(self.path)
 
 
+@dataclass(frozen=True)
+class Output:
+    """One value of an AggregateResult record: its name (alias, ``exprN`` or the grouped field's name)."""
+
+    name: str
+    sql: str
+    field: Field | None  # None for COUNT(...)
+    function: str | None  # None for a grouped field
+
+
+@dataclass
+class AggregateSpec:
+    """What an aggregate query (COUNT(), COUNT(f), MIN/MAX/SUM/AVG, GROUP BY) computes."""
+
+    outputs: list[Output]
+    group_sql: list[str]
+    count_only: bool  # SELECT COUNT() ...: the answer is totalSize alone
+
+
 @dataclass
 class Plan:
     sobject: SObject
@@ -75,6 +96,7 @@ class Plan:
     order_sql: list[str]
     limit: int | None
     _join_sql: list[str] = field(default_factory=list)
+    aggregate: AggregateSpec | None = None
 
     def from_sql(self) -> str:
         return f'"{self.sobject.name}" t0' + "".join(" " + j for j in self._join_sql)
@@ -89,6 +111,23 @@ class Plan:
         select = [e for c in self.columns for e in c.exprs] + extra
         sql = f"SELECT {', '.join(select)} FROM {self.from_sql()}{self.where(include_deleted)}"
         if order and self.order_sql:
+            sql += " ORDER BY " + ", ".join(self.order_sql)
+        if self.limit is not None:
+            sql += f" LIMIT {int(self.limit)}"
+        return sql
+
+    def aggregate_sql(self, include_deleted: bool) -> str:
+        """The SQL of an aggregate query: one row per group (or one row), columns in output order."""
+        spec = self.aggregate
+        assert spec is not None
+        where = self.where(include_deleted)
+        group = (" GROUP BY " + ", ".join(spec.group_sql)) if spec.group_sql else ""
+        if spec.count_only:
+            inner = f"SELECT 1 FROM {self.from_sql()}{where}{group}"
+            return f"SELECT count(*) FROM ({inner}{f' LIMIT {int(self.limit)}' if self.limit else ''})"
+        select = ", ".join(f'{o.sql} AS "c{n}"' for n, o in enumerate(spec.outputs))
+        sql = f"SELECT {select} FROM {self.from_sql()}{where}{group}"
+        if self.order_sql:
             sql += " ORDER BY " + ", ".join(self.order_sql)
         if self.limit is not None:
             sql += f" LIMIT {int(self.limit)}"
@@ -118,6 +157,20 @@ class _Planner:
         self.params: list[Any] = []
 
     def plan(self) -> Plan:
+        if self.query.is_aggregate:
+            return self.aggregate_plan()
+        for item in self.query.items:
+            if isinstance(item, Selected) and item.alias is not None:
+                raise SoqlError(
+                    "MALFORMED_QUERY", "Only aggregate expressions use field aliasing", item.path.pos
+                )
+        for order_item in self.query.order_by:
+            if order_item.function is not None:
+                raise SoqlError(
+                    "MALFORMED_QUERY",
+                    "Ordered field must be grouped or aggregated: " + order_item.path.text,
+                    order_item.path.pos,
+                )
         columns = [self.column(path) for path in self.query.fields]
         where_sql = self.condition(self.query.where) if self.query.where is not None else None
         where_params = list(self.params)
@@ -125,6 +178,99 @@ class _Planner:
         plan = Plan(self.root, columns, self.joins, where_sql, where_params, order, self.query.limit)
         plan._join_sql = self.join_sql
         return plan
+
+    # --- aggregates
+    def aggregate_plan(self) -> Plan:
+        if self.bulk:  # Salesforce: Bulk queries take no GROUP BY and no aggregate functions
+            raise SoqlError("API_ERROR", "Aggregate queries are not supported in Bulk Query")
+        items = self.query.items
+        count_only = any(isinstance(i, Aggregate) and i.path is None for i in items)
+        if count_only and len(items) > 1:
+            first = next(i for i in items if isinstance(i, Aggregate) and i.path is None)
+            raise SoqlError(
+                "MALFORMED_QUERY", "COUNT() must be the only element in the SELECT list", first.pos
+            )
+        grouped: dict[tuple[str, ...], str] = {}
+        group_sql: list[str] = []
+        for path in self.query.group_by:
+            alias, f, canonical = self.resolve(path)
+            if f.type in (
+                "double",
+                "currency",
+                "percent",
+                "textarea",
+                "multipicklist",
+                "base64",
+                *COMPOUND_TYPES,
+            ):
+                raise SoqlError(
+                    "MALFORMED_QUERY", f"field '{f.name}' can not be grouped in a query call", path.pos
+                )
+            grouped[canonical] = self.expr(alias, f)
+            group_sql.append(grouped[canonical])
+        outputs: list[Output] = []
+        unnamed = 0
+        for item in items:
+            if isinstance(item, Selected):
+                _, f, canonical = self.resolve(item.path)
+                if canonical not in grouped:
+                    raise SoqlError(
+                        "MALFORMED_QUERY", f"Field must be grouped or aggregated: {f.name}", item.path.pos
+                    )
+                outputs.append(Output(item.alias or f.name, grouped[canonical], f, None))
+                continue
+            if item.path is None:
+                continue
+            name = item.alias
+            if name is None:
+                name, unnamed = f"expr{unnamed}", unnamed + 1
+            f, sql = self.aggregate_expr(item.function, item.path)
+            outputs.append(Output(name, sql, f, item.function))
+        order = []
+        for order_item in self.query.order_by:
+            if order_item.function is not None:
+                _, sql = self.aggregate_expr(order_item.function, order_item.path)
+            else:
+                _, f, canonical = self.resolve(order_item.path)
+                if canonical not in grouped:
+                    raise SoqlError(
+                        "MALFORMED_QUERY",
+                        f"Ordered field must be grouped or aggregated: {f.name}",
+                        order_item.path.pos,
+                    )
+                sql = grouped[canonical]
+            direction = "DESC" if order_item.descending else "ASC"
+            order.append(f"{sql} {direction} NULLS {'FIRST' if order_item.nulls_first else 'LAST'}")
+        where_sql = self.condition(self.query.where) if self.query.where is not None else None
+        plan = Plan(self.root, [], self.joins, where_sql, list(self.params), order, self.query.limit)
+        plan._join_sql = self.join_sql
+        plan.aggregate = AggregateSpec(outputs, group_sql, count_only)
+        return plan
+
+    def aggregate_expr(self, function: str, path: FieldPath) -> tuple[Field, str]:
+        alias, f, _ = self.resolve(path)
+        numeric = f.type in NUMBER_TYPES
+        refused = (
+            f.type in COMPOUND_TYPES
+            or f.type in ("base64", "multipicklist")
+            or (f.type == "textarea" and f.length > 255)
+            or (function in ("SUM", "AVG") and not numeric)
+            or (function in ("MIN", "MAX") and f.type == "boolean")
+        )
+        if refused:
+            raise SoqlError(
+                "MALFORMED_QUERY", f"field {f.name} does not support aggregate operator {function}", path.pos
+            )
+        expr = self.expr(alias, f)
+        sql = {
+            "COUNT": f"count({expr})",
+            "COUNT_DISTINCT": f"count(DISTINCT {expr})",
+            "MIN": f"min({expr})",
+            "MAX": f"max({expr})",
+            "SUM": f"sum({expr})",
+            "AVG": f"avg({expr})",
+        }[function]
+        return f, sql
 
     # --- resolution
     def resolve(self, path: FieldPath) -> tuple[str, Field, tuple[str, ...]]:
@@ -163,6 +309,9 @@ class _Planner:
         return alias, found, (*canonical, found.name)
 
     def expr(self, alias: str, f: Field) -> str:
+        if f.parent_formula is not None:
+            reference, parent, parent_field = f.parent_formula
+            return f'(SELECT p."{parent_field}" FROM "{parent}" p WHERE p."Id" = {alias}."{reference}")'
         if f.formula is not None:
             return "(" + re.sub(r'"([A-Za-z0-9_]+)"', lambda m: f'{alias}."{m.group(1)}"', f.formula) + ")"
         return f'{alias}."{f.name}"'

@@ -5,6 +5,7 @@ All of it is guarded by one lock; request handlers run in a thread pool.
 
 from __future__ import annotations
 
+import re
 import secrets
 import threading
 import time
@@ -15,6 +16,18 @@ ORG_ID = "00D000000000001EAA"
 USER_ID = "005000000000000AAA"
 API_VERSIONS = ("52.0", "55.0", "58.0", "59.0", "60.0", "61.0", "62.0", "63.0", "64.0", "65.0", "66.0")
 SESSION_SECONDS = 7200
+#: DuckDB's buffer pool while serving. 512 MB sorts every query shape of a 1M-row Account (all fields,
+#: ORDER BY any field) in memory; bigger results spill to disk rather than fail (64 MB did not sort
+#: 200k Accounts: Salesforce answers those queries, so the emulator must too).
+DEFAULT_MEMORY_LIMIT = "512MB"
+_MEMORY = re.compile(r"^\s*\d+(\.\d+)?\s*(B|KB|KiB|MB|MiB|GB|GiB|TB|TiB)\s*$", re.IGNORECASE)
+
+
+def check_memory_limit(value: str) -> str:
+    """A DuckDB memory size such as ``512MB`` or ``2GiB``; anything else is a ValueError."""
+    if not _MEMORY.match(value):
+        raise ValueError(f"memory limit {value!r} is not a size such as 512MB or 2GB")
+    return value.strip()
 
 
 @dataclass(frozen=True)

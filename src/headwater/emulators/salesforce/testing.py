@@ -13,7 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from .server import EmulatorServer, ServerConfig
-from .state import Credentials, Faults
+from .state import DEFAULT_MEMORY_LIMIT, Credentials, Faults
 
 
 class RunningEmulator:
@@ -90,9 +90,16 @@ def running_emulator(
     seed: int = 42,
     tls: bool = True,
     credentials: Credentials | None = None,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> Iterator[RunningEmulator]:
     config = ServerConfig(
-        Path(data_dir), port=0, tls=tls, seed=seed, rows=rows, credentials=credentials or Credentials()
+        Path(data_dir),
+        port=0,
+        tls=tls,
+        seed=seed,
+        rows=rows,
+        credentials=credentials or Credentials(),
+        memory_limit=memory_limit,
     )
     server = EmulatorServer(config).start()
     try:

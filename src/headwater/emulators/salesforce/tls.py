@@ -24,9 +24,12 @@ class TlsFiles:
     key_file: Path
 
 
-def ensure_certificates(directory: Path) -> TlsFiles:
+def ensure_certificates(directory: Path, extra_names: tuple[str, ...] = ()) -> TlsFiles:
+    """The CA and server certificate in ``directory``; made anew when missing or when the stored
+    certificate lacks one of ``extra_names`` (DNS names beside localhost and the loopback addresses)."""
     files = TlsFiles(directory / "ca.pem", directory / "server.pem", directory / "server-key.pem")
-    if files.ca_file.exists() and files.cert_file.exists() and files.key_file.exists():
+    present = files.ca_file.exists() and files.cert_file.exists() and files.key_file.exists()
+    if present and set(extra_names) <= _dns_names(files.cert_file):
         return files
     directory.mkdir(parents=True, exist_ok=True)
     now = datetime.now(UTC) - timedelta(minutes=5)
@@ -50,6 +53,7 @@ def ensure_certificates(directory: Path) -> TlsFiles:
     key = ec.generate_private_key(ec.SECP256R1())
     names = [
         x509.DNSName("localhost"),
+        *(x509.DNSName(name) for name in extra_names),
         x509.IPAddress(ipaddress.ip_address("127.0.0.1")),
         x509.IPAddress(ipaddress.ip_address("::1")),
     ]
@@ -79,3 +83,9 @@ def ensure_certificates(directory: Path) -> TlsFiles:
     files.cert_file.write_bytes(cert.public_bytes(serialization.Encoding.PEM))
     files.ca_file.write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
     return files
+
+
+def _dns_names(cert_file: Path) -> set[str]:
+    cert = x509.load_pem_x509_certificate(cert_file.read_bytes())
+    names = cert.extensions.get_extension_for_class(x509.SubjectAlternativeName).value
+    return set(names.get_values_for_type(x509.DNSName))
